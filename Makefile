@@ -1,0 +1,44 @@
+# Baton: `make run` starts everything, `make test` checks everything. Needs only python3.
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(VENV)/bin/python
+
+.PHONY: install run test lint format typecheck pytest clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+# Installs exactly what uv.lock pins; `--frozen` refuses to touch the lock.
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(VENV)/bin/python -m baton.stack run
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Test folders share file names (test_app.py in each service): one mypy run per folder.
+typecheck: install
+	$(VENV)/bin/mypy shared/src services/*/src tests conftest.py
+	@for dir in shared/tests services/*/tests; do echo "mypy $$dir"; $(VENV)/bin/mypy $$dir || exit 1; done
+
+pytest: install
+	$(VENV)/bin/pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,6 @@
+from baton.server import main
+from identity_api.config import IdentitySettings
+from identity_api.main import SERVICE, create_app
+
+if __name__ == "__main__":
+    main(SERVICE, IdentitySettings, create_app)

