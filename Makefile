@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(VENV)/bin/python
 
-.PHONY: install run test lint format typecheck pytest clean
+.PHONY: install run test lint format typecheck pytest clean compose-secrets
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ test: lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# docker-compose's secrets (passwords, database URLs) into deploy/docker/secrets/.
+compose-secrets: install
+	$(VENV)/bin/python -m baton.stack compose-secrets

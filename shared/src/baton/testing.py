@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from baton.migrations import MigrationTree
 from baton.stack.databases import ServiceDatabase, provision
 from baton.stack.postgres import EmbeddedPostgres
-from baton.stack.runner import Stack, StackOptions, run_coroutine
+from baton.stack.runner import Stack, StackOptions
 from baton.stack.services import SERVICES
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
@@ -49,7 +49,7 @@ def service_databases(
     secrets_dir = tmp_path_factory.mktemp("secrets")
     databases: dict[str, ServiceDatabase] = {}
     for spec in SERVICES:
-        database = run_coroutine(provision(postgres_admin_url, spec.route, secrets_dir))
+        database = provision(REPOSITORY_ROOT, postgres_admin_url, spec.route, secrets_dir)
         MigrationTree(spec.module).upgrade(database.migration_url)
         databases[spec.route] = database
     return databases

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from baton.stack.compose import write_compose_secrets
 from baton.stack.gateway import container_layout, render
 from baton.stack.processes import ProcessDied
 from baton.stack.runner import Stack, StackOptions
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         "gateway-config", help="print the Envoy configuration for docker-compose"
     )
     config_parser.add_argument("--output", type=Path)
+    secrets_parser = commands.add_parser(
+        "compose-secrets", help="generate docker-compose's secret files (kept if present)"
+    )
+    secrets_parser.add_argument("--dir", type=Path, default=Path("deploy/docker/secrets"))
     args = parser.parse_args(argv)
 
     root: Path = args.root.resolve()
@@ -77,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             args.output.write_text(rendered)
         else:
             sys.stdout.write(rendered)
+        return 0
+    if args.command == "compose-secrets":
+        for path in write_compose_secrets(args.dir):
+            say(str(path))
         return 0
     data_dir = Path(os.environ.get("BATON_DATA_DIR", root / ".data")).resolve()
     return run(StackOptions(root=root, data_dir=data_dir, gateway_port=args.port))

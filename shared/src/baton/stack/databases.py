@@ -10,14 +10,13 @@ given URLs are used as they are.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-import asyncpg
-
-from baton.stack.postgres import read_or_create_secret
+from baton.stack.postgres import postgres_bin_dir, read_or_create_secret
 from baton.stack.services import SERVICES, ServiceSpec
 
 
@@ -26,14 +25,6 @@ class ServiceDatabase:
     database: str
     runtime_url: str  # postgresql+asyncpg://..., the service's own login
     migration_url: str  # the schema owner's login
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def asyncpg_url(url: str) -> str:
@@ -56,60 +47,45 @@ def _with_login(url: str, user: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def _ensure_role(connection: asyncpg.Connection, role: str, password: str) -> None:
-    exists = await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-    verb = "ALTER" if exists else "CREATE"
-    await connection.execute(
-        f"{verb} ROLE {_quote_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-        f"NOBYPASSRLS PASSWORD {_quote_literal(password)}"
-    )
+PROVISION_SQL = Path("deploy/postgres/provision.sql")
 
 
-async def provision(
-    admin_url: str, database: str, secrets_dir: Path, *, public_url: str | None = None
-) -> ServiceDatabase:
+def provision(root: Path, admin_url: str, database: str, secrets_dir: Path) -> ServiceDatabase:
     """Create (idempotently) one service's database, owner and runtime roles.
 
-    `public_url` is where services reach the server if not at `admin_url`'s address.
+    Runs `deploy/postgres/provision.sql` with psql, as docker-compose's init does.
     """
     owner, runtime = f"{database}_owner", f"{database}_app"
     owner_password = read_or_create_secret(secrets_dir / f"{owner}.password")
     runtime_password = read_or_create_secret(secrets_dir / f"{runtime}.password")
-    db = _quote_ident(database)
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await _ensure_role(admin, owner, owner_password)
-        await _ensure_role(admin, runtime, runtime_password)
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
-            await admin.execute(f"CREATE DATABASE {db} OWNER {_quote_ident(owner)}")
-        # CONNECT is granted to PUBLIC by default: take it back everywhere.
-        for shared_db in ("postgres", "template1"):
-            await admin.execute(f"REVOKE CONNECT ON DATABASE {_quote_ident(shared_db)} FROM PUBLIC")
-        await admin.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
-        await admin.execute(
-            f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {_quote_ident(owner)}, "
-            f"{_quote_ident(runtime)}"
-        )
-    finally:
-        await admin.close()
-
-    in_database = await asyncpg.connect(_with_database(admin_url, database))
-    try:
-        await in_database.execute(
-            f"""
-            REVOKE ALL ON SCHEMA public FROM PUBLIC;
-            ALTER SCHEMA public OWNER TO {_quote_ident(owner)};
-            GRANT USAGE ON SCHEMA public TO {_quote_ident(runtime)};
-            ALTER DEFAULT PRIVILEGES FOR ROLE {_quote_ident(owner)} IN SCHEMA public
-                GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {_quote_ident(runtime)};
-            ALTER DEFAULT PRIVILEGES FOR ROLE {_quote_ident(owner)} IN SCHEMA public
-                GRANT USAGE, SELECT ON SEQUENCES TO {_quote_ident(runtime)};
-            """
-        )
-    finally:
-        await in_database.close()
-
-    base = _with_database(public_url or admin_url, database)
+    admin = urlsplit(admin_url)
+    result = subprocess.run(
+        [
+            str(postgres_bin_dir() / "psql"),
+            "--quiet",
+            "--no-psqlrc",
+            *("-v", f"db={database}", "-v", f"owner={owner}", "-v", f"app={runtime}"),
+            "-f",
+            str(root / PROVISION_SQL),
+        ],
+        env={
+            **os.environ,
+            "PGHOST": admin.hostname or "127.0.0.1",
+            "PGPORT": str(admin.port or 5432),
+            "PGUSER": unquote(admin.username or "postgres"),
+            "PGPASSWORD": unquote(admin.password or ""),
+            "PGDATABASE": admin.path.lstrip("/") or "postgres",
+            "BATON_OWNER_PASSWORD": owner_password,
+            "BATON_APP_PASSWORD": runtime_password,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"provisioning {database} failed: {result.stderr}")
+    base = _with_database(admin_url, database)
     return ServiceDatabase(
         database=database,
         runtime_url=asyncpg_url(_with_login(base, runtime, runtime_password)),

