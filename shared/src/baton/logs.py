@@ -15,8 +15,10 @@ from typing import Any
 
 from baton.context import current_request_id
 
+# Record attributes that are not extras; uvicorn's `color_message` duplicates `message`.
 _STANDARD_ATTRIBUTES = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}
 )
 
 
