@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(VENV)/bin/python
 
-.PHONY: install run test lint format typecheck pytest clean compose-secrets
+.PHONY: install run test lint format typecheck pytest clean compose-secrets token
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ install: $(VENV)/.synced
 
 run: install
 	$(VENV)/bin/python -m baton.stack run
+
+# An access token for a demo persona of a running `make run`: make -s token PERSONA=caseworker
+PERSONA ?= caseworker
+token: install
+	@$(VENV)/bin/python -m baton.stack token $(PERSONA)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from baton.app import ServiceInfo
+from baton.authz import public
 from baton.errors import Conflict
 from baton.migrations import MigrationTree
 from baton.settings import ServiceSettings
@@ -26,7 +27,7 @@ class Person(BaseModel):
     birth_year: int = Field(ge=1900, le=2100)
 
 
-probe_router = APIRouter(prefix="/v1")
+probe_router = APIRouter(prefix="/v1", dependencies=[public])
 
 
 @probe_router.post("/people", status_code=201)

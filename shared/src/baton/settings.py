@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from baton.auth import TrustedIssuer
+
 SECRETS_DIR_VARIABLE = "BATON_SECRETS_DIR"
 
 
@@ -42,6 +44,13 @@ class ServiceSettings(BaseSettings):
     # Public path prefix the gateway strips (e.g. "/cases"); uvicorn serves under it.
     root_path: str = ""
     log_level: str = "INFO"
+
+    # Tokens: this service's audience name and the issuers it trusts (JSON list).
+    audience: str = ""
+    trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
+    token_leeway_seconds: int = Field(default=30, ge=0, le=120)
+    jwks_cache_seconds: float = Field(default=300, gt=0)
+    jwks_min_refresh_seconds: float = Field(default=30, ge=0)
 
     @property
     def migrations_url(self) -> str:

@@ -21,6 +21,7 @@ from baton.stack.databases import ServiceDatabase, provision
 from baton.stack.postgres import EmbeddedPostgres
 from baton.stack.runner import Stack, StackOptions
 from baton.stack.services import SERVICES
+from baton.testing_issuer import TestIssuer
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 ADMIN_URL_VARIABLE = "BATON_TEST_ADMIN_DATABASE_URL"
@@ -65,14 +66,29 @@ async def app_client(app: FastAPI, root_path: str = "") -> AsyncIterator[httpx.A
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole system (PostgreSQL, four services, Envoy) on free ports."""
+def external_issuer() -> Iterator[TestIssuer]:
+    """A stand-in OIDC provider (its own key and JWKS server) that the stack trusts."""
+    with TestIssuer().running() as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, external_issuer: TestIssuer) -> Iterator[Stack]:
+    """The whole system (PostgreSQL, four services, Envoy) on free ports, with demo personas.
+
+    JWKS caches are short and new keys sign after a short delay, so key rotation
+    can be tested within seconds.
+    """
     running = Stack(
         StackOptions(
             root=REPOSITORY_ROOT,
             data_dir=tmp_path_factory.mktemp("stack"),
             gateway_port=0,
             environment="test",
+            external_issuers=[external_issuer.trusted],
+            cors_origins=["https://frontend.example.org"],
+            jwks_cache_seconds=2,
+            key_activation_delay_seconds=4,
         )
     )
     running.start()

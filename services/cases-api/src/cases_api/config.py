@@ -11,3 +11,4 @@ class CasesSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CASES_")
 
     root_path: str = "/cases"
+    audience: str = "cases-api"

@@ -11,3 +11,4 @@ class GrantsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GRANTS_")
 
     root_path: str = "/grants"
+    audience: str = "grants-api"

@@ -11,3 +11,4 @@ class ReferralSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REFERRALS_")
 
     root_path: str = "/referrals"
+    audience: str = "referral-api"

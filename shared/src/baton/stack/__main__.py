@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
+
+import httpx
 
 from baton.stack.compose import write_compose_secrets
 from baton.stack.gateway import container_layout, render
@@ -40,6 +43,10 @@ def run(options: StackOptions) -> int:
         say(f"\nBaton is up. Gateway: {stack.gateway_url}")
         for route in ("identity", "cases", "referrals", "grants"):
             say(f"  {stack.gateway_url}/{route}/healthz   {stack.gateway_url}/{route}/docs")
+        say("Demo personas (client id and secret in .data/demo-clients.json); a token for one:")
+        say("  make -s token PERSONA=caseworker    # or case-manager, other-ngo-caseworker,")
+        say("                                      # referrer, grant-manager, donor-viewer,")
+        say("                                      # auditor, platform-admin")
         say(f"Logs: {stack.log_dir}/   Stop: Ctrl-C")
         while True:
             dead = stack.dead_process()
@@ -57,6 +64,29 @@ def run(options: StackOptions) -> int:
         stack.stop()
 
 
+def print_demo_token(credentials_file: Path, persona: str, gateway: str) -> int:
+    """Client-credentials grant for a demo persona, through the gateway."""
+    if not credentials_file.exists():
+        say(f"{credentials_file} not found: start Baton with `make run` first.", stream=sys.stderr)
+        return 2
+    personas = json.loads(credentials_file.read_text())
+    if persona not in personas:
+        say(f"unknown persona {persona!r}; one of: {', '.join(personas)}", stream=sys.stderr)
+        return 2
+    credentials = personas[persona]
+    response = httpx.post(
+        f"{gateway}/identity/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(credentials["client_id"], credentials["client_secret"]),
+        timeout=10.0,
+    )
+    if response.status_code != 200:
+        say(f"token request failed: {response.status_code} {response.text}", stream=sys.stderr)
+        return 1
+    say(response.json()["access_token"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m baton.stack")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the Baton checkout")
@@ -69,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         "gateway-config", help="print the Envoy configuration for docker-compose"
     )
     config_parser.add_argument("--output", type=Path)
+    token_parser = commands.add_parser(
+        "token", help="print an access token for a demo persona (make run must be up)"
+    )
+    token_parser.add_argument(
+        "persona", help="caseworker, case-manager, referrer, grant-manager, …"
+    )
+    token_parser.add_argument(
+        "--gateway",
+        default=f"http://127.0.0.1:{os.environ.get('BATON_GATEWAY_PORT', '8080')}",
+    )
     secrets_parser = commands.add_parser(
         "compose-secrets", help="generate docker-compose's secret files (kept if present)"
     )
@@ -88,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             say(str(path))
         return 0
     data_dir = Path(os.environ.get("BATON_DATA_DIR", root / ".data")).resolve()
+    if args.command == "token":
+        return print_demo_token(data_dir / "demo-clients.json", args.persona, args.gateway)
     return run(StackOptions(root=root, data_dir=data_dir, gateway_port=args.port))
 
 

