@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from baton.stack.personas import PersonaTokens
 from baton.stack.runner import Stack
 from baton.stack.services import SERVICES, ServiceSpec
 
@@ -48,16 +49,31 @@ def test_docs_load_their_openapi_under_the_public_prefix(gateway: httpx.Client) 
     assert spec.json()["servers"] == [{"url": "/cases"}]
 
 
-def test_an_unknown_path_at_the_gateway_is_a_404_problem(gateway: httpx.Client) -> None:
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_an_unknown_path_at_the_gateway_needs_a_token_first(gateway: httpx.Client) -> None:
+    # The catch-all route requires a token too: an anonymous caller learns nothing.
     response = gateway.get("/nowhere/at/all")
-    assert response.status_code == 404
-    assert response.headers["content-type"] == PROBLEM
-    assert response.json()["code"] == "not-found"
-    assert response.json()["request_id"] == response.headers["x-request-id"]
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_an_unknown_path_in_a_service_is_a_404_problem(gateway: httpx.Client) -> None:
-    response = gateway.get("/grants/v1/no-such-thing")
+def test_an_unknown_path_at_the_gateway_is_denied_even_with_a_token(
+    gateway: httpx.Client, tokens: PersonaTokens
+) -> None:
+    # RBAC allows listed prefixes only; everything else is refused, with no body.
+    response = gateway.get("/nowhere/at/all", headers=_bearer(tokens("caseworker")))
+    assert response.status_code == 403
+    assert response.content == b""
+    assert "x-envoy-upstream-service-time" not in response.headers
+
+
+def test_an_unknown_path_in_a_service_is_a_404_problem(
+    gateway: httpx.Client, tokens: PersonaTokens
+) -> None:
+    response = gateway.get("/grants/v1/no-such-thing", headers=_bearer(tokens("grant-manager")))
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
     # The instance is the public path the client used.
@@ -80,11 +96,13 @@ def test_a_body_over_one_mebibyte_is_refused_by_the_gateway(
     assert "/v1/anything" not in (stack.log_dir / "cases-api.log").read_text()
 
 
-def test_a_body_under_the_limit_passes_to_the_service(gateway: httpx.Client) -> None:
+def test_a_body_under_the_limit_passes_to_the_service(
+    gateway: httpx.Client, tokens: PersonaTokens
+) -> None:
     response = gateway.post(
         "/cases/v1/anything",
         content=b"x" * (512 * 1024),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **_bearer(tokens("caseworker"))},
     )
     # The service itself answers (no such route), so the gateway let the body through.
     assert response.status_code == 404

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from baton.auth import OrgKind, Principal, PrincipalDep
 from baton.errors import BatonError
@@ -190,9 +190,8 @@ def _declarations(dependant: Dependant) -> Iterable[Callable[..., Any]]:
         yield from _declarations(dependency)
 
 
-def route_access(route: APIRoute) -> Permission | str | None:
-    """The permission a route declares, "public", or None if it declares nothing."""
-    for call in _declarations(route.dependant):
+def _declared_access(dependant: Dependant) -> Permission | str | None:
+    for call in _declarations(dependant):
         permission = getattr(call, "__baton_permission__", None)
         if permission is not None:
             return Permission(permission)
@@ -201,11 +200,33 @@ def route_access(route: APIRoute) -> Permission | str | None:
     return None
 
 
+def route_access(route: APIRoute | RouteContext) -> Permission | str | None:
+    """The permission a route declares, "public", or None if it declares nothing.
+
+    A `RouteContext` carries the dependencies its `include_router` added too.
+    """
+    dependant = route.dependant
+    return None if dependant is None else _declared_access(dependant)
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every FastAPI endpoint of `app`, nested `include_router` calls included.
+
+    FastAPI (>= 0.165) keeps included routers as wrappers in `app.routes`, so a
+    plain walk over `app.routes` would see no endpoint at all and check nothing.
+    """
+    return [
+        context
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+
+
 def routes_without_access(app: FastAPI) -> list[str]:
     return [
-        f"{sorted(route.methods or ())} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute) and route_access(route) is None
+        f"{sorted(context.methods or ())} {context.path}"
+        for context in api_routes(app)
+        if route_access(context) is None
     ]
 
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from baton.migrations import MigrationTree
 from baton.stack.databases import ServiceDatabase, provision
+from baton.stack.personas import PersonaTokens, load_personas
 from baton.stack.postgres import EmbeddedPostgres
 from baton.stack.runner import Stack, StackOptions
 from baton.stack.services import SERVICES
@@ -96,3 +97,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, external_issuer: TestIssuer)
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def tokens(stack: Stack) -> PersonaTokens:
+    """`tokens("caseworker")`: a demo persona's access token from the running stack."""
+    return PersonaTokens(stack.gateway_url, load_personas(stack.options.demo_credentials))

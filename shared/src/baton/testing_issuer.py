@@ -40,6 +40,7 @@ class TestIssuer:
         self.private_key_pem = jose.generate_private_key("RS256")
         self.public_jwk = jose.public_jwk(self.private_key_pem, kid=kid, algorithm="RS256")
         self.server: ThreadingHTTPServer | None = None
+        self.jwks_requests = 0  # how often verifiers fetched the JWKS
 
     @property
     def url(self) -> str:
@@ -60,12 +61,14 @@ class TestIssuer:
     @contextmanager
     def running(self) -> Iterator[TestIssuer]:
         jwks = json.dumps({"keys": [self.public_jwk]}).encode()
+        issuer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if not self.path.endswith("/protocol/openid-connect/certs"):
                     self.send_error(404)
                     return
+                issuer.jwks_requests += 1
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(jwks)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -12,10 +11,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-import httpx
-
 from baton.stack.compose import write_compose_secrets
 from baton.stack.gateway import container_layout, render
+from baton.stack.personas import PersonaTokens, UnknownPersona, load_personas, request_token
 from baton.stack.processes import ProcessDied
 from baton.stack.runner import Stack, StackOptions
 
@@ -69,17 +67,12 @@ def print_demo_token(credentials_file: Path, persona: str, gateway: str) -> int:
     if not credentials_file.exists():
         say(f"{credentials_file} not found: start Baton with `make run` first.", stream=sys.stderr)
         return 2
-    personas = json.loads(credentials_file.read_text())
-    if persona not in personas:
-        say(f"unknown persona {persona!r}; one of: {', '.join(personas)}", stream=sys.stderr)
+    try:
+        credentials = PersonaTokens(gateway, load_personas(credentials_file)).persona(persona)
+    except UnknownPersona as exc:
+        say(str(exc), stream=sys.stderr)
         return 2
-    credentials = personas[persona]
-    response = httpx.post(
-        f"{gateway}/identity/v1/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(credentials["client_id"], credentials["client_secret"]),
-        timeout=10.0,
-    )
+    response = request_token(gateway, credentials)
     if response.status_code != 200:
         say(f"token request failed: {response.status_code} {response.text}", stream=sys.stderr)
         return 1
