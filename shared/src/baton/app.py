@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
-from baton.auth import TokenVerifier
+from baton.auth import OrgKind, TokenVerifier
 from baton.authz import assert_every_route_declares_access
 from baton.db import Database
 from baton.errors import install_error_handlers
 from baton.health import health_router
 from baton.middleware import RequestContextMiddleware
 from baton.migrations import MigrationTree
+from baton.profile import profile_router
 from baton.settings import ServiceSettings
 
 
@@ -28,6 +29,9 @@ class ServiceInfo:
     version: str
     description: str
     migrations: MigrationTree
+    # Kinds of organisation whose tokens this service accepts at all; services that
+    # hold victim data leave donors out, a second wall behind the gateway's RBAC.
+    org_kinds: frozenset[OrgKind] = frozenset(OrgKind)
 
 
 class BatonApp(FastAPI):
@@ -84,8 +88,10 @@ def create_service_app(
         lifespan=lifespan,
     )
     app.state.service_name = info.name
+    app.state.served_org_kinds = info.org_kinds
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(profile_router)
     for router in routers:
         app.include_router(router)
     assert_every_route_declares_access(app)

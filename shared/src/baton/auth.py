@@ -250,10 +250,25 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+class OrganisationKindRefused(BatonError):
+    code = "organisation-kind-refused"
+    status = 403
+    title = "Not available to this kind of organisation"
+
+
 async def authenticate(request: Request) -> Principal:
-    """The verified caller of this request (401 problem otherwise)."""
+    """The verified caller of this request (401 problem otherwise).
+
+    A caller whose kind of organisation the service does not serve (a donor at a
+    service holding victim data) is refused here, whatever its roles say.
+    """
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(bearer_token(request))
+    served: frozenset[OrgKind] = request.app.state.served_org_kinds
+    if principal.org_kind not in served:
+        raise OrganisationKindRefused(
+            f"{request.app.state.service_name} does not serve {principal.org_kind} organisations."
+        )
     request.state.principal = principal
     return principal
 

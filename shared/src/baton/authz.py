@@ -133,6 +133,10 @@ SCOPE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
 }
 
 
+# Kinds of organisation whose tokens may reach victim data at all (cases, referrals):
+# the gateway's RBAC and the services themselves both enforce it.
+VICTIM_DATA_ORG_KINDS = frozenset({OrgKind.ngo, OrgKind.government, OrgKind.platform})
+
 # The audiences tokens may be issued for: one per service.
 AUDIENCES = frozenset({"identity-api", "cases-api", "referral-api", "grants-api"})
 

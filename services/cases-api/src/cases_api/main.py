@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from baton.app import ServiceInfo, create_service_app
+from baton.authz import VICTIM_DATA_ORG_KINDS
 from baton.migrations import MigrationTree
 from baton.settings import ServiceSettings, load_settings
 from cases_api.config import CasesSettings
@@ -19,6 +20,7 @@ SERVICE = ServiceInfo(
         "statistics."
     ),
     migrations=MigrationTree(package="cases_api"),
+    org_kinds=VICTIM_DATA_ORG_KINDS,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from baton.app import ServiceInfo, create_service_app
+from baton.authz import VICTIM_DATA_ORG_KINDS
 from baton.migrations import MigrationTree
 from baton.settings import ServiceSettings, load_settings
 from referral_api.config import ReferralSettings
@@ -18,6 +19,7 @@ SERVICE = ServiceInfo(
         "mechanism and their lifecycle, webhook subscriptions and deliveries."
     ),
     migrations=MigrationTree(package="referral_api"),
+    org_kinds=VICTIM_DATA_ORG_KINDS,
 )
 
 

@@ -15,13 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from baton.auth import TrustedIssuer
+from baton.authz import VICTIM_DATA_ORG_KINDS
 from baton.stack.services import SERVICES
 
 TEMPLATE = Path("deploy/gateway/envoy.yaml.tmpl")
 _TYPES = "type.googleapis.com/envoy.extensions"
 IDENTITY_CLUSTER = "identity_api"
-# Kinds of organisation whose tokens may reach victim data at all.
-VICTIM_DATA_KINDS = ("ngo", "government", "platform")
 VICTIM_DATA_ROUTES = ("cases", "referrals")
 # Headers that claim an identity: only a verified token may say who the caller is.
 STRIPPED_HEADERS = (
@@ -168,7 +167,7 @@ def _rbac_policies(layout: GatewayLayout) -> dict[str, Any]:
     victim_principals = [
         _org_kind_principal(index, issuer, kind)
         for index, issuer in enumerate(layout.issuers)
-        for kind in VICTIM_DATA_KINDS
+        for kind in sorted(VICTIM_DATA_ORG_KINDS)
     ]
     other_routes = [spec.route for spec in SERVICES if spec.route not in VICTIM_DATA_ROUTES]
     return {

@@ -1,15 +1,14 @@
-"""The token endpoint, the discovery documents, and who-am-I."""
+"""The token endpoint and the discovery documents."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from baton.auth import Principal
-from baton.authz import Authorize, Permission, permissions_of, public
+from baton.authz import public
 from baton.db import SessionDep
 from identity_api.config import IdentitySettings
 from identity_api.tokens import service
@@ -106,28 +105,4 @@ async def publish_keys(request: Request) -> JSONResponse:
     return JSONResponse(
         {"keys": [key.public_jwk() for key in published]},
         headers={"Cache-Control": "public, max-age=60"},
-    )
-
-
-class Profile(BaseModel):
-    subject: str
-    org_id: str
-    org_kind: str
-    roles: list[str]
-    scopes: list[str]
-    permissions: list[str]
-
-
-@router.get("/v1/me", response_model=Profile)
-async def read_profile(
-    principal: Annotated[Principal, Authorize(Permission.profile_read)],
-) -> Profile:
-    """The verified caller as Baton sees it: organisation, roles, scopes, permissions."""
-    return Profile(
-        subject=principal.subject,
-        org_id=str(principal.org_id),
-        org_kind=principal.org_kind.value,
-        roles=sorted(principal.roles),
-        scopes=sorted(principal.scopes),
-        permissions=sorted(permissions_of(principal)),
     )
