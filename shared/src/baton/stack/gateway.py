@@ -67,6 +67,9 @@ class GatewayLayout:
     cors_origins: Sequence[str] = ()
     token_requests_per_second: int = 20
     route_requests_per_second: int = 1000
+    # Peers Envoy treats as internal (their x-envoy-* headers would count); none by
+    # default, and the strip filter removes such headers from every request anyway.
+    internal_networks: Sequence[str] = ()
 
 
 def public_paths() -> list[str]:
@@ -147,6 +150,23 @@ def _rules(layout: GatewayLayout) -> list[dict[str, Any]]:
     return rules
 
 
+def _internal_addresses(layout: GatewayLayout) -> dict[str, Any]:
+    ranges = []
+    for network in layout.internal_networks:
+        address, _, length = network.partition("/")
+        ranges.append({"address_prefix": address, "prefix_len": int(length or 32)})
+    return {"unix_sockets": False, "cidr_ranges": ranges}
+
+
+def _strip_headers() -> list[dict[str, Any]]:
+    # Envoy trusts some x-envoy-* request headers (retries, timeouts, original path)
+    # when the peer looks internal; a client must never set them.
+    return [
+        {"remove_on_match": {"key_matcher": {"prefix": "x-envoy-"}}},
+        *({"remove": name} for name in STRIPPED_HEADERS),
+    ]
+
+
 def _org_kind_principal(index: int, issuer: GatewayIssuer, kind: str) -> dict[str, Any]:
     claim_path = issuer.trusted.claims.org_kind.split(".")
     return {
@@ -156,6 +176,30 @@ def _org_kind_principal(index: int, issuer: GatewayIssuer, kind: str) -> dict[st
                 "path": [{"key": key} for key in [_provider_name(index, issuer), *claim_path]],
                 "value": {"string_match": {"exact": kind}},
             }
+        }
+    }
+
+
+def _victim_data_paths() -> dict[str, Any]:
+    return {
+        "or_rules": {
+            "rules": [
+                {"url_path": {"path": {"prefix": f"/{route}", "ignore_case": True}}}
+                for route in VICTIM_DATA_ROUTES
+            ]
+        }
+    }
+
+
+def _donor_denial(layout: GatewayLayout) -> dict[str, Any]:
+    """An explicit DENY ahead of the allow list, so no future ALLOW policy can let a donor in."""
+    donors = [
+        _org_kind_principal(index, issuer, "donor") for index, issuer in enumerate(layout.issuers)
+    ]
+    return {
+        "donor-tokens-never-reach-victim-data": {
+            "permissions": [_victim_data_paths()],
+            "principals": [{"or_ids": {"ids": donors}}],
         }
     }
 
@@ -271,8 +315,10 @@ def render(root: Path, layout: GatewayLayout) -> str:
         "jwt_providers": json.dumps(_providers(layout)),
         "jwt_rules": json.dumps(_rules(layout)),
         "rbac_policies": json.dumps(_rbac_policies(layout)),
+        "rbac_denials": json.dumps(_donor_denial(layout)),
+        "internal_address_config": json.dumps(_internal_addresses(layout)),
         "jwks_clusters": _external_clusters(layout),
-        "strip_headers": json.dumps([{"remove": name} for name in STRIPPED_HEADERS]),
+        "strip_headers": json.dumps(_strip_headers()),
         "cors_origins": json.dumps([{"exact": origin} for origin in layout.cors_origins]),
         "token_rate_limit": json.dumps(_token_bucket(layout.token_requests_per_second)),
         "route_rate_limit": json.dumps(_token_bucket(layout.route_requests_per_second)),

