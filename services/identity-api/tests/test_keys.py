@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from identity_api.tokens.keys import KeyStore
 
 
@@ -49,3 +51,19 @@ def test_deleting_a_key_file_withdraws_it(tmp_path: Path) -> None:
     second = keys.add(activation_delay_seconds=0)
     (tmp_path / f"{first.kid}.json").unlink()
     assert [k.kid for k in keys.published(300, 30)] == [second.kid]
+
+
+def test_withdrawing_a_key_removes_it_but_never_the_last_signer(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path, "ES256", reload_seconds=60)
+    keys.ensure_one()
+    first = keys.signing_key()
+    with pytest.raises(ValueError, match="no other key"):
+        keys.withdraw(first.kid)
+    pending = keys.add(activation_delay_seconds=600)
+    with pytest.raises(ValueError, match="no other key"):
+        keys.withdraw(first.kid)  # the successor does not sign yet
+    second = keys.add(activation_delay_seconds=0)
+    keys.withdraw(first.kid)
+    assert {k.kid for k in keys.published(300, 30)} == {second.kid, pending.kid}
+    with pytest.raises(KeyError):
+        keys.withdraw(first.kid)

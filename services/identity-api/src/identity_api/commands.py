@@ -35,6 +35,22 @@ def _rotate_key(settings: IdentitySettings, args: argparse.Namespace) -> None:
     )
 
 
+def _withdraw_key(settings: IdentitySettings, args: argparse.Namespace) -> None:
+    keys = KeyStore(settings.signing_keys_dir, settings.signing_algorithm)
+    try:
+        keys.withdraw(args.kid)
+    except KeyError:
+        raise SystemExit(f"no signing key {args.kid!r} in {settings.signing_keys_dir}") from None
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    # Verifiers drop it when their JWKS cache next refreshes (JWKS_CACHE_SECONDS).
+    logger.warning("signing key withdrawn", extra={"kid": args.kid})
+
+
+def _withdraw_key_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kid", help="the key id (the `kid` of its tokens, its file name)")
+
+
 def _rotate_key_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delay", type=int, help="seconds before it signs (default: configured)")
 
@@ -96,6 +112,12 @@ COMMANDS = (
         "add a signing key (published now, signing after the delay)",
         _rotate_key,
         _rotate_key_arguments,
+    ),
+    Command(
+        "withdraw-key",
+        "remove a compromised signing key now; tokens it signed are refused",
+        _withdraw_key,
+        _withdraw_key_arguments,
     ),
     Command(
         "seed-demo", "create the demo organisations and clients", _seed_demo, _seed_demo_arguments

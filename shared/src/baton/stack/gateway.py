@@ -150,6 +150,40 @@ def _rules(layout: GatewayLayout) -> list[dict[str, Any]]:
     return rules
 
 
+def _status_is(status: int) -> dict[str, Any]:
+    return {
+        "status_code_filter": {
+            "comparison": {
+                "op": "EQ",
+                "value": {"default_value": status, "runtime_key": "baton.none"},
+            }
+        }
+    }
+
+
+def _verified_refusal_filter(layout: GatewayLayout) -> dict[str, Any]:
+    """A 403 after some provider verified the token: RBAC's refusal, which stays a 403.
+
+    Any other 403 of the gateway is the JWT filter's (wrong audience), mapped to 401.
+    """
+    verified = [
+        {
+            "metadata_filter": {
+                "matcher": {
+                    "filter": "envoy.filters.http.jwt_authn",
+                    # A primitive value: present_match never matches a whole struct.
+                    "path": [{"key": _provider_name(index, issuer)}, {"key": "iss"}],
+                    "value": {"present_match": True},
+                },
+                "match_if_key_not_found": False,
+            }
+        }
+        for index, issuer in enumerate(layout.issuers)
+    ]
+    any_verified = verified[0] if len(verified) == 1 else {"or_filter": {"filters": verified}}
+    return {"and_filter": {"filters": [_status_is(403), any_verified]}}
+
+
 def _internal_addresses(layout: GatewayLayout) -> dict[str, Any]:
     ranges = []
     for network in layout.internal_networks:
@@ -317,6 +351,7 @@ def render(root: Path, layout: GatewayLayout) -> str:
         "rbac_policies": json.dumps(_rbac_policies(layout)),
         "rbac_denials": json.dumps(_donor_denial(layout)),
         "internal_address_config": json.dumps(_internal_addresses(layout)),
+        "verified_refusal_filter": json.dumps(_verified_refusal_filter(layout)),
         "jwks_clusters": _external_clusters(layout),
         "strip_headers": json.dumps(_strip_headers()),
         "cors_origins": json.dumps([{"exact": origin} for origin in layout.cors_origins]),

@@ -68,6 +68,10 @@ class PersonaTokens:
                 f"unknown persona {name!r}; one of: {', '.join(self.personas)}"
             ) from None
 
+    def forget(self) -> None:
+        """Drop every cached token (after a signing key was withdrawn, say)."""
+        self._cache.clear()
+
     def __call__(self, name: str, audience: str | None = None) -> str:
         key = (name, audience)
         cached = self._cache.get(key)

@@ -99,6 +99,24 @@ class KeyStore:
                 published.append(key)
         return published
 
+    def withdraw(self, kid: str) -> None:
+        """Remove a (compromised) key at once: tokens it signed stop verifying.
+
+        The last key that can sign is never withdrawn: add its successor first.
+        """
+        keys = self._load_now()
+        if kid not in {key.kid for key in keys}:
+            raise KeyError(kid)
+        now = time.time()
+        if not [key for key in keys if key.kid != kid and key.activates_at <= now]:
+            raise ValueError("no other key can sign yet: run rotate-key --delay 0 first")
+        (self.directory / f"{kid}.json").unlink()
+        self._loaded_at = float("-inf")
+
+    def _load_now(self) -> list[SigningKey]:
+        self._loaded_at = float("-inf")
+        return self._load()
+
     def prune(self, token_ttl_seconds: float, leeway_seconds: float) -> list[str]:
         """Delete the files of keys no longer published; returns their kids."""
         keep = {key.kid for key in self.published(token_ttl_seconds, leeway_seconds)}
