@@ -11,6 +11,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from pydantic import TypeAdapter
+
+from baton.auth import TrustedIssuer
 from baton.stack.compose import write_compose_secrets
 from baton.stack.gateway import container_layout, render
 from baton.stack.personas import PersonaTokens, UnknownPersona, load_personas, request_token
@@ -80,6 +83,21 @@ def print_demo_token(credentials_file: Path, persona: str, gateway: str) -> int:
     return 0
 
 
+_ISSUERS = TypeAdapter(list[TrustedIssuer])
+
+
+def external_issuers_from_environment() -> list[TrustedIssuer]:
+    """`BATON_EXTERNAL_ISSUERS`: a JSON list of trusted OIDC issuers, for gateway and services."""
+    raw = os.environ.get("BATON_EXTERNAL_ISSUERS", "").strip()
+    return _ISSUERS.validate_json(raw) if raw else []
+
+
+def cors_origins_from_environment() -> list[str]:
+    """`BATON_CORS_ORIGINS`: comma-separated frontend origins, e.g. `https://app.example.org`."""
+    raw = os.environ.get("BATON_CORS_ORIGINS", "")
+    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m baton.stack")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the Baton checkout")
@@ -123,7 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(os.environ.get("BATON_DATA_DIR", root / ".data")).resolve()
     if args.command == "token":
         return print_demo_token(data_dir / "demo-clients.json", args.persona, args.gateway)
-    return run(StackOptions(root=root, data_dir=data_dir, gateway_port=args.port))
+    return run(
+        StackOptions(
+            root=root,
+            data_dir=data_dir,
+            gateway_port=args.port,
+            external_issuers=external_issuers_from_environment(),
+            cors_origins=cors_origins_from_environment(),
+        )
+    )
 
 
 if __name__ == "__main__":
