@@ -128,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
 
     root: Path = args.root.resolve()
     if args.command == "gateway-config":
-        rendered = render(root, container_layout())
+        layout = container_layout(
+            external_issuers=external_issuers_from_environment(),
+            cors_origins=cors_origins_from_environment(),
+        )
+        rendered = render(root, layout)
         if args.output:
             args.output.write_text(rendered)
         else:

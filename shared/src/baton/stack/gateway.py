@@ -373,8 +373,15 @@ def internal_issuer(issuer_url: str, jwks_url: str) -> TrustedIssuer:
     )
 
 
-def container_layout(public_url: str = "http://127.0.0.1:8080") -> GatewayLayout:
+def container_layout(
+    public_url: str = "http://127.0.0.1:8080",
+    external_issuers: Sequence[TrustedIssuer] = (),
+    cors_origins: Sequence[str] = (),
+) -> GatewayLayout:
     """The layout of docker-compose: services by name on port 8000, logs to stdout."""
+    internal = internal_issuer(
+        f"{public_url}/identity", "http://identity-api:8000/.well-known/jwks.json"
+    )
     return GatewayLayout(
         listen_address="0.0.0.0",
         listen_port=8080,
@@ -384,11 +391,8 @@ def container_layout(public_url: str = "http://127.0.0.1:8080") -> GatewayLayout
         access_log_path="/dev/stdout",
         upstreams={spec.route: Upstream(spec.name, 8000) for spec in SERVICES},
         issuers=[
-            GatewayIssuer(
-                internal_issuer(
-                    f"{public_url}/identity", "http://identity-api:8000/.well-known/jwks.json"
-                ),
-                external=False,
-            )
+            GatewayIssuer(internal, external=False),
+            *(GatewayIssuer(issuer) for issuer in external_issuers),
         ],
+        cors_origins=cors_origins,
     )
