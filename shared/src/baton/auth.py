@@ -98,15 +98,26 @@ class _Jwks:
         self.max_age = max_age
         self.min_refresh = min_refresh
         self.keys: dict[str, dict[str, Any]] = {}
-        self.fetched_at = float("-inf")
+        self.fetched_at = float("-inf")  # last successful fetch
+        self.attempted_at = float("-inf")  # last fetch, successful or not
         self.lock = asyncio.Lock()
 
     async def _refresh(self, *, forced: bool) -> None:
         async with self.lock:
-            age = time.monotonic() - self.fetched_at
-            # A flood of tokens with made-up kids must not hammer the issuer.
-            if (forced and age < self.min_refresh) or (not forced and age < self.max_age):
+            now = time.monotonic()
+            since_attempt = now - self.attempted_at
+            # A flood of tokens with made-up kids, or an issuer that is down, must not
+            # make us hammer the issuer: forced refreshes (and retries after a failed
+            # fetch) wait `min_refresh`; scheduled ones come every `max_age`.
+            if forced and since_attempt < self.min_refresh:
                 return
+            if not forced:
+                if now - self.fetched_at < self.max_age:
+                    return
+                failing = self.attempted_at > self.fetched_at
+                if failing and since_attempt < min(self.min_refresh, self.max_age):
+                    return
+            self.attempted_at = now
             try:
                 response = await self.client.get(self.url)
                 response.raise_for_status()
@@ -115,7 +126,6 @@ class _Jwks:
                 logger.warning(
                     "jwks fetch failed", extra={"jwks_url": self.url, "error": type(exc).__name__}
                 )
-                self.fetched_at = time.monotonic() - self.max_age + self.min_refresh
                 return
             self.keys = {key["kid"]: key for key in keys if isinstance(key, dict) and "kid" in key}
             self.fetched_at = time.monotonic()
@@ -181,7 +191,8 @@ class TokenVerifier:
             if principal.expires_at > time.time() - self.leeway and still_published:
                 self.cache.move_to_end(token)
                 return principal
-            del self.cache[token]
+            # Concurrent requests with the same token may both get here.
+            self.cache.pop(token, None)
         principal, kid = await self._verify_uncached(token)
         self.cache[token] = (principal, kid)
         if len(self.cache) > self.cache_size:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,9 +44,30 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exception"] = redacted_traceback(record.exc_info[1])
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """Where it failed (frames and exception types), without any exception's message.
+
+    Messages carry data: a database error quotes the row, a KeyError its key (a
+    token, say). The frames and the request id are enough to find the cause.
+    """
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.extract_tb(current.__traceback__)
+        kind = type(current)
+        lines.append(f"{kind.__module__}.{kind.__qualname__} (message withheld)")
+        lines.extend(line.rstrip() for line in traceback.format_list(frames))
+        current = current.__cause__ or current.__context__
+        if current is not None:
+            lines.append("which came from:")
+    return "\n".join(lines)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
