@@ -10,6 +10,7 @@ for new kinds of object, a placeholder to `World`.
 
 from __future__ import annotations
 
+import string
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from baton.stack.personas import PersonaTokens
+from baton.stack.personas import PersonaCredentials, PersonaTokens
 from baton.stack.runner import Stack
 from baton.stack.services import SERVICES
 
@@ -40,6 +41,12 @@ PERSONAS = (
 SIGNED_IN = frozenset(PERSONAS) - {ANONYMOUS}
 DONORS = frozenset({"grant-manager", "donor-viewer"})
 PLATFORM = frozenset({"platform-admin"})
+# NGO staff: case work and identities; managers also assign, close and erase.
+CASE_STAFF = frozenset({"caseworker", "case-manager", "other-ngo-caseworker"})
+CASE_MANAGERS = frozenset({"case-manager"})
+AUDITORS = frozenset({"auditor", "platform-admin"})
+# The matrix's own organisation gets a caseworker client, to hold its own records.
+MATRIX_CASEWORKER = "matrix-caseworker"
 
 
 class Scope(StrEnum):
@@ -53,21 +60,78 @@ class World:
     """What the matrix acts on: an organisation no persona belongs to, and objects."""
 
     tokens: PersonaTokens
+    gateway_url: str
     other_org: str
     # Placeholder in an OpenAPI path -> (organisation id -> id of that organisation's object).
     objects: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    # The same, made anew for each call: for endpoints that change or erase the object.
+    fresh_objects: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    # Organisation id -> the persona that creates its records.
+    record_keepers: dict[str, str] = field(default_factory=dict)
+    _kept: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def org_of(self, persona: str) -> str:
         return self.tokens.persona(persona).organisation_id
 
-    def path(self, template: str, persona: str, scope: Scope) -> str:
+    def path(self, template: str, persona: str, scope: Scope, *, fresh: bool = False) -> str:
         own = scope is Scope.own and persona != ANONYMOUS
         org = self.org_of(persona) if own else self.other_org
-        values = {name: object_of(org) for name, object_of in self.objects.items()}
-        return template.format(**values)
+        makers = self.fresh_objects if fresh else self.objects
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        return template.format(**{name: makers[name](org) for name in names})
+
+    def _create(self, org: str, path: str, body: dict[str, Any]) -> str:
+        keeper = self.record_keepers.get(org)
+        if keeper is None:
+            return str(uuid.uuid4())  # nobody there keeps records: any id is not found
+        response = httpx.post(
+            self.gateway_url + path,
+            json=body,
+            headers={"authorization": f"Bearer {self.tokens(keeper)}"},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def new_beneficiary(self, org: str) -> str:
+        return self._create(org, "/cases/v1/beneficiaries", _beneficiary_body(with_identity=True))
+
+    def new_case(self, org: str) -> str:
+        return self._create(org, "/cases/v1/cases", _case_body(self.new_beneficiary(org)))
+
+    def kept(self, kind: str, org: str, make: Callable[[str], str]) -> str:
+        key = (kind, org)
+        if key not in self._kept:
+            self._kept[key] = make(org)
+        return self._kept[key]
 
 
-Body = Callable[[World], dict[str, Any]]
+def _identity() -> dict[str, Any]:
+    return {
+        "given_names": "Matrix",
+        "family_names": "Person",
+        "date_of_birth": "1990-01-01",
+        "documents": [{"type": "passport", "status": "missing"}],
+    }
+
+
+def _beneficiary_body(with_identity: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"sex": "male", "is_child": False, "countries_of_origin": ["MK"]}
+    if with_identity:
+        body["identity"] = _identity()
+    return body
+
+
+def _case_body(beneficiary_id: str) -> dict[str, Any]:
+    return {
+        "beneficiary_id": beneficiary_id,
+        "assistance_started_on": "2026-09-01",
+        "exploitation_forms": ["labour"],
+    }
+
+
+# (world, persona) -> request body.
+Body = Callable[[World, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -84,17 +148,21 @@ class Endpoint:
     # existence is not revealed.
     elsewhere: int = 404
     body: Body | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    # The call changes its object: every (persona, scope) gets a new one.
+    fresh: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
         return self.method, self.path
 
 
-def _new_organisation(_: World) -> dict[str, Any]:
+def _new_organisation(_: World, __: str) -> dict[str, Any]:
     return {"name": f"Matrix NGO {uuid.uuid4().hex[:8]}", "kind": "ngo", "country": "XK"}
 
 
-def _new_client(world: World) -> dict[str, Any]:
+def _new_client(world: World, _: str) -> dict[str, Any]:
     return {
         "organisation_id": world.other_org,
         "name": "Matrix partner system",
@@ -125,14 +193,100 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         PLATFORM,
         scoped=True,
         across_orgs=PLATFORM,
-        body=lambda _: {},
+        body=lambda *_: {},
     ),
     # identity-api: API clients (platform administrators only).
     Endpoint("GET", "/identity/v1/clients", PLATFORM),
     Endpoint("POST", "/identity/v1/clients", PLATFORM, 201, body=_new_client),
     Endpoint("GET", "/identity/v1/clients/{client_uuid}", PLATFORM),
-    Endpoint("PATCH", "/identity/v1/clients/{client_uuid}", PLATFORM, body=lambda _: {}),
+    Endpoint("PATCH", "/identity/v1/clients/{client_uuid}", PLATFORM, body=lambda *_: {}),
     Endpoint("POST", "/identity/v1/clients/{client_uuid}/secret-rotations", PLATFORM, 201),
+    # cases-api: beneficiaries and identities (NGO staff of the record's organisation).
+    Endpoint("GET", "/cases/v1/beneficiaries", CASE_STAFF),
+    Endpoint(
+        "POST", "/cases/v1/beneficiaries", CASE_STAFF, 201, body=lambda *_: _beneficiary_body()
+    ),
+    Endpoint(
+        "POST",
+        "/cases/v1/beneficiaries/search",
+        CASE_STAFF,
+        body=lambda *_: {k: v for k, v in _identity().items() if k != "documents"},
+    ),
+    Endpoint("GET", "/cases/v1/beneficiaries/{beneficiary_id}", CASE_STAFF, scoped=True),
+    Endpoint(
+        "PATCH",
+        "/cases/v1/beneficiaries/{beneficiary_id}",
+        CASE_STAFF,
+        scoped=True,
+        fresh=True,
+        body=lambda *_: {"languages": ["mk"]},
+        headers={"if-match": '"1"'},
+    ),
+    Endpoint(
+        "GET",
+        "/cases/v1/beneficiaries/{beneficiary_id}/identity",
+        CASE_STAFF,
+        scoped=True,
+        params={"purpose": "case_management"},
+    ),
+    Endpoint(
+        "PUT",
+        "/cases/v1/beneficiaries/{beneficiary_id}/identity",
+        CASE_STAFF,
+        scoped=True,
+        fresh=True,
+        body=lambda *_: _identity(),
+        headers={"if-match": '"1"'},
+    ),
+    Endpoint(
+        "DELETE",
+        "/cases/v1/beneficiaries/{beneficiary_id}/identity",
+        CASE_MANAGERS,
+        204,
+        scoped=True,
+        fresh=True,
+    ),
+    # cases-api: cases.
+    Endpoint("GET", "/cases/v1/cases", CASE_STAFF),
+    Endpoint(
+        "POST",
+        "/cases/v1/cases",
+        CASE_STAFF,
+        201,
+        body=lambda world, persona: _case_body(
+            world.objects["beneficiary_id"](world.org_of(persona))
+            if persona != ANONYMOUS
+            else str(uuid.uuid4())
+        ),
+    ),
+    Endpoint("GET", "/cases/v1/cases/{case_id}", CASE_STAFF, scoped=True),
+    Endpoint(
+        "PATCH",
+        "/cases/v1/cases/{case_id}",
+        CASE_STAFF,
+        scoped=True,
+        fresh=True,
+        body=lambda *_: {"risk_level": "high"},
+        headers={"if-match": '"1"'},
+    ),
+    *(
+        Endpoint(
+            "POST",
+            f"/cases/v1/cases/{{case_id}}/{action}",
+            CASE_MANAGERS,
+            scoped=True,
+            fresh=True,
+            body=body,
+            headers={"if-match": '"1"'},
+        )
+        for action, body in (
+            ("assignment", lambda *_: {"assigned_to": "matrix-worker"}),
+            ("phase-override", lambda *_: {"phase": "crisis", "reason": "Renewed threats"}),
+            ("closure", lambda *_: {"outcome": "reintegrated", "closed_on": "2026-11-01"}),
+        )
+    ),
+    # cases-api: the audit log (its own organisation's; the platform's auditors: all).
+    Endpoint("GET", "/cases/v1/audit-events", AUDITORS),
 )
 
 # Open without a token by design; tested in test_gateway.py and the identity tests.
@@ -189,12 +343,34 @@ def world(stack: Stack, tokens: PersonaTokens) -> World:
             },
         )
         assert api_client.status_code == 201, api_client.text
-    client_uuid = api_client.json()["id"]
-    return World(
-        tokens=tokens,
-        other_org=other_org,
-        objects={"org_id": lambda org: org, "client_uuid": lambda _org: client_uuid},
+    created = api_client.json()
+    tokens.personas[MATRIX_CASEWORKER] = PersonaCredentials(
+        name=MATRIX_CASEWORKER,
+        client_id=created["client_id"],
+        client_secret=created["client_secret"],
+        organisation_id=other_org,
+        org_kind="ngo",
     )
+    world = World(
+        tokens=tokens,
+        gateway_url=stack.gateway_url,
+        other_org=other_org,
+        record_keepers={
+            tokens.persona(keeper).organisation_id: keeper
+            for keeper in ("caseworker", "other-ngo-caseworker", MATRIX_CASEWORKER)
+        },
+    )
+    world.objects = {
+        "org_id": lambda org: org,
+        "client_uuid": lambda _org: str(created["id"]),
+        "beneficiary_id": lambda org: world.kept("beneficiary", org, world.new_beneficiary),
+        "case_id": lambda org: world.kept("case", org, world.new_case),
+    }
+    world.fresh_objects = {
+        "beneficiary_id": world.new_beneficiary,
+        "case_id": world.new_case,
+    }
+    return world
 
 
 def _direct_url(stack: Stack, public_path: str) -> str:
@@ -208,11 +384,15 @@ def _direct_url(stack: Stack, public_path: str) -> str:
 def test_authorization_matrix(
     stack: Stack, world: World, endpoint: Endpoint, persona: str, scope: Scope, via: str
 ) -> None:
-    path = world.path(endpoint.path, persona, scope)
+    path = world.path(endpoint.path, persona, scope, fresh=endpoint.fresh)
     url = stack.gateway_url + path if via == "gateway" else _direct_url(stack, path)
-    headers = {} if persona == ANONYMOUS else {"authorization": f"Bearer {world.tokens(persona)}"}
-    body = endpoint.body(world) if endpoint.body is not None else None
-    response = httpx.request(endpoint.method, url, headers=headers, json=body, timeout=10)
+    headers = dict(endpoint.headers)
+    if persona != ANONYMOUS:
+        headers["authorization"] = f"Bearer {world.tokens(persona)}"
+    body = endpoint.body(world, persona) if endpoint.body is not None else None
+    response = httpx.request(
+        endpoint.method, url, headers=headers, params=endpoint.params, json=body, timeout=10
+    )
     assert response.status_code == expected_status(endpoint, persona, scope), response.text
     if response.status_code == 401:
         assert response.headers["www-authenticate"].startswith("Bearer")

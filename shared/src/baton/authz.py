@@ -31,6 +31,7 @@ class Permission(StrEnum):
     case_read_identity = "case:read_identity"
     case_assign = "case:assign"
     case_close = "case:close"
+    case_erase = "case:erase"
     case_intake = "case:intake"
     stats_read = "stats:read"
     referral_submit = "referral:submit"
@@ -70,6 +71,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     | {
         Permission.case_assign,
         Permission.case_close,
+        Permission.case_erase,
+        Permission.stats_read,
         Permission.referral_decide,
         Permission.grant_report_submit,
         Permission.grant_read,

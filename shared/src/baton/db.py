@@ -8,6 +8,7 @@ Services only `flush()`; the commit belongs to this edge.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -29,6 +30,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC: every stored timestamp is one."""
+    return datetime.now(UTC)
 
 
 def new_registry() -> registry:

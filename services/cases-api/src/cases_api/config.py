@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from baton.settings import ServiceSettings
@@ -12,3 +15,15 @@ class CasesSettings(ServiceSettings):
 
     root_path: str = "/cases"
     audience: str = "cases-api"
+
+    # Master keys that wrap each beneficiary's data key; the first is made on first run
+    # outside production. `python -m cases_api rotate-master-key` adds one.
+    master_keys_dir: Path = Path(".data/cases-master-keys")
+    # Key of the HMAC blind index used to find duplicates without plaintext.
+    blind_index_key_file: Path = Path(".data/cases-blind-index.key")
+    # Reflection and recovery period per jurisdiction (ISO 3166-1 alpha-2), in days;
+    # elsewhere the Council of Europe Convention's minimum.
+    reflection_period_days: dict[str, int] = Field(default_factory=lambda: {"BE": 45})
+    reflection_period_default_days: int = Field(default=30, ge=30)
+    # Statistics: cells below this count are suppressed.
+    statistics_threshold: int = Field(default=5, ge=3)

@@ -11,4 +11,11 @@ class CasesTable(SQLModel, registry=new_registry()):
     """Base of every cases-api table; `CasesTable.metadata` is what its migrations track."""
 
 
+def load_models() -> None:
+    """Import every table module so the metadata is complete (migrations, checks)."""
+    from cases_api.audit import models as _audit  # noqa: F401
+    from cases_api.beneficiaries import models as _beneficiaries  # noqa: F401
+    from cases_api.cases import models as _cases  # noqa: F401
+
+
 metadata = CasesTable.metadata

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from baton import crypto
 from baton.app import ServiceInfo, create_service_app
 from baton.authz import VICTIM_DATA_ORG_KINDS
 from baton.migrations import MigrationTree
-from baton.settings import ServiceSettings, load_settings
+from baton.settings import Environment, ServiceSettings, load_settings
+from cases_api.audit.router import router as audit_router
+from cases_api.beneficiaries.router import router as beneficiaries_router
+from cases_api.cases.router import router as cases_router
 from cases_api.config import CasesSettings
+from cases_api.protection import IdentityVault
+
+logger = logging.getLogger("cases_api")
 
 SERVICE = ServiceInfo(
     name="cases-api",
@@ -24,6 +35,40 @@ SERVICE = ServiceInfo(
 )
 
 
+def open_vault(settings: CasesSettings) -> IdentityVault:
+    """The keys protecting identities. Outside production the first ones are generated;
+    in production missing keys are never replaced: identity access fails closed (503)."""
+    ring: crypto.MasterKeyRing | None
+    index: crypto.BlindIndex | None = None
+    production = settings.environment == Environment.production
+    try:
+        if production:
+            ring = crypto.MasterKeyRing.load(settings.master_keys_dir)
+        else:
+            ring = crypto.MasterKeyRing.load_or_create(settings.master_keys_dir)
+    except crypto.CryptoError:
+        logger.error("master keys unavailable: identity access is refused until they are")
+        ring = None
+    if not production or settings.blind_index_key_file.exists():
+        index = crypto.BlindIndex.load_or_create(settings.blind_index_key_file)
+    else:
+        logger.error("blind-index key missing: duplicate detection is refused until it is")
+    return IdentityVault(ring, index, keys_dir=settings.master_keys_dir)
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The ASGI application; settings come from `CASES_*` variables unless given."""
-    return create_service_app(SERVICE, settings or load_settings(CasesSettings))
+    cases_settings = settings or load_settings(CasesSettings)
+    assert isinstance(cases_settings, CasesSettings)
+
+    @asynccontextmanager
+    async def protection(app: FastAPI) -> AsyncIterator[None]:
+        app.state.identity_vault = open_vault(cases_settings)
+        yield
+
+    return create_service_app(
+        SERVICE,
+        cases_settings,
+        [beneficiaries_router, cases_router, audit_router],
+        service_lifespan=protection,
+    )

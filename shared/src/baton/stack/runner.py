@@ -131,6 +131,11 @@ class Stack:
                     self.options.key_activation_delay_seconds
                 ),
             }
+        if spec.route == "cases":
+            env |= {
+                "CASES_MASTER_KEYS_DIR": str(self.options.data_dir / "cases-master-keys"),
+                "CASES_BLIND_INDEX_KEY_FILE": str(self.options.data_dir / "cases-blind-index.key"),
+            }
         return env
 
     def run_command(self, spec: ServiceSpec, *args: str) -> subprocess.CompletedProcess[str]:

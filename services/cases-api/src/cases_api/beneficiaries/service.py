@@ -1,0 +1,333 @@
+"""Beneficiaries and their identities: every query runs in the caller's organisation.
+
+Row-level security binds the same organisation underneath (`TenantSessionDep`);
+the explicit filters here are the first wall, not the only one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from baton.auth import Principal
+from baton.concurrency import PreconditionRequired, check_version
+from baton.crypto import normalise_name
+from baton.db import utcnow
+from baton.pagination import PageParams, paginate
+from cases_api.audit import service as audit
+from cases_api.beneficiaries.exceptions import (
+    BeneficiaryNotFound,
+    IdentityErased,
+    IdentityNotRecorded,
+)
+from cases_api.beneficiaries.models import Beneficiary, BeneficiaryIdentity, BeneficiaryKey
+from cases_api.beneficiaries.schemas import (
+    BeneficiaryCreate,
+    BeneficiaryUpdate,
+    DuplicateReport,
+    Identity,
+    IdentitySearch,
+)
+from cases_api.protection import IdentityVault
+from cases_api.vocabulary import AccessPurpose
+
+IDENTITY = "identity"
+
+
+def _index_parts(given: str, family: str | None, born: object) -> tuple[str, str]:
+    return normalise_name(f"{given} {family or ''}"), str(born)
+
+
+def identity_index(vault: IdentityVault, identity: Identity) -> bytes | None:
+    if identity.date_of_birth is None:
+        return None
+    return vault.blind_index(
+        *_index_parts(identity.given_names, identity.family_names, identity.date_of_birth)
+    )
+
+
+async def get(
+    session: AsyncSession, principal: Principal, beneficiary_id: uuid.UUID, *, lock: bool = False
+) -> Beneficiary:
+    query = select(Beneficiary).where(
+        col(Beneficiary.id) == beneficiary_id,
+        col(Beneficiary.organisation_id) == principal.org_id,
+    )
+    if lock:
+        query = query.with_for_update()
+    beneficiary = await session.scalar(query)
+    if beneficiary is None:
+        raise BeneficiaryNotFound()
+    return beneficiary
+
+
+async def has_identity(session: AsyncSession, beneficiary_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(BeneficiaryIdentity)
+        .where(col(BeneficiaryIdentity.beneficiary_id) == beneficiary_id)
+    )
+    return bool(found)
+
+
+async def duplicates(
+    session: AsyncSession,
+    principal: Principal,
+    index: bytes,
+    *,
+    exclude: uuid.UUID | None = None,
+) -> DuplicateReport:
+    query = select(col(BeneficiaryIdentity.beneficiary_id)).where(
+        col(BeneficiaryIdentity.blind_index) == index,
+        col(BeneficiaryIdentity.organisation_id) == principal.org_id,
+    )
+    if exclude is not None:
+        query = query.where(col(BeneficiaryIdentity.beneficiary_id) != exclude)
+    own = sorted((await session.scalars(query)).all())
+    # SECURITY DEFINER: answers across organisations with yes or no, never which.
+    elsewhere = await session.scalar(select(func.identity_known_elsewhere(index, principal.org_id)))
+    return DuplicateReport(possible_duplicates=own, known_elsewhere=bool(elsewhere))
+
+
+async def create(
+    session: AsyncSession, principal: Principal, vault: IdentityVault, data: BeneficiaryCreate
+) -> tuple[Beneficiary, DuplicateReport]:
+    beneficiary = Beneficiary(
+        organisation_id=principal.org_id, **data.model_dump(exclude={"identity"})
+    )
+    session.add(beneficiary)
+    await session.flush()
+    report = DuplicateReport(possible_duplicates=[], known_elsewhere=False)
+    if data.identity is not None:
+        index = await _store_identity(session, vault, beneficiary, data.identity)
+        if index is not None:
+            report = await duplicates(session, principal, index, exclude=beneficiary.id)
+    await audit.record(
+        session,
+        principal,
+        organisation_id=principal.org_id,
+        action="beneficiary.create",
+        resource_type="beneficiary",
+        resource_id=beneficiary.id,
+    )
+    return beneficiary, report
+
+
+async def _data_key(
+    session: AsyncSession, vault: IdentityVault, beneficiary: Beneficiary
+) -> bytes | None:
+    row = await session.get(BeneficiaryKey, beneficiary.id)
+    return None if row is None else vault.data_key(row)
+
+
+async def _store_identity(
+    session: AsyncSession, vault: IdentityVault, beneficiary: Beneficiary, identity: Identity
+) -> bytes | None:
+    """Encrypt and store (or replace) the identity; returns its blind index."""
+    data_key = await _data_key(session, vault, beneficiary)
+    if data_key is None:
+        data_key, key_row = vault.new_key(beneficiary.id, beneficiary.organisation_id)
+        session.add(key_row)
+    ciphertext = vault.seal(
+        data_key,
+        IDENTITY,
+        beneficiary.id,
+        beneficiary.organisation_id,
+        identity.model_dump(mode="json"),
+    )
+    index = identity_index(vault, identity)
+    stored = await session.get(BeneficiaryIdentity, beneficiary.id, with_for_update=True)
+    if stored is None:
+        stored = BeneficiaryIdentity(
+            beneficiary_id=beneficiary.id,
+            organisation_id=beneficiary.organisation_id,
+            ciphertext=ciphertext,
+            blind_index=index,
+        )
+        session.add(stored)
+    else:
+        stored.ciphertext = ciphertext
+        stored.blind_index = index
+        stored.version += 1
+        stored.updated_at = utcnow()
+    await session.flush()
+    return index
+
+
+async def read_identity(
+    session: AsyncSession,
+    principal: Principal,
+    vault: IdentityVault,
+    beneficiary: Beneficiary,
+    purpose: AccessPurpose,
+) -> tuple[Identity, int]:
+    """Decrypt the identity and record the read in the audit log (same transaction)."""
+    if beneficiary.erased_at is not None:
+        raise IdentityErased()
+    stored = await session.get(BeneficiaryIdentity, beneficiary.id)
+    if stored is None:
+        raise IdentityNotRecorded()
+    data_key = await _data_key(session, vault, beneficiary)
+    if data_key is None:
+        raise IdentityErased()
+    document = vault.open(
+        data_key, IDENTITY, beneficiary.id, beneficiary.organisation_id, stored.ciphertext
+    )
+    await audit.record(
+        session,
+        principal,
+        organisation_id=beneficiary.organisation_id,
+        action="identity.read",
+        resource_type="beneficiary",
+        resource_id=beneficiary.id,
+        purpose=purpose.value,
+    )
+    return Identity.model_validate(document), stored.version
+
+
+async def replace_identity(
+    session: AsyncSession,
+    principal: Principal,
+    vault: IdentityVault,
+    beneficiary_id: uuid.UUID,
+    identity: Identity,
+    expected_version: int | None,
+) -> tuple[int, DuplicateReport]:
+    """Record or correct the identity; an existing one needs its version (If-Match)."""
+    beneficiary = await get(session, principal, beneficiary_id, lock=True)
+    if beneficiary.erased_at is not None:
+        raise IdentityErased()
+    stored = await session.get(BeneficiaryIdentity, beneficiary.id, with_for_update=True)
+    if stored is not None:
+        if expected_version is None:
+            raise PreconditionRequired("An identity is on record: send its ETag in If-Match.")
+        check_version(expected_version, stored.version)
+    index = await _store_identity(session, vault, beneficiary, identity)
+    await audit.record(
+        session,
+        principal,
+        organisation_id=beneficiary.organisation_id,
+        action="identity.write",
+        resource_type="beneficiary",
+        resource_id=beneficiary.id,
+    )
+    stored = await session.get(BeneficiaryIdentity, beneficiary.id)
+    assert stored is not None
+    report = DuplicateReport(possible_duplicates=[], known_elsewhere=False)
+    if index is not None:
+        report = await duplicates(session, principal, index, exclude=beneficiary.id)
+    return stored.version, report
+
+
+async def search(
+    session: AsyncSession, principal: Principal, vault: IdentityVault, query: IdentitySearch
+) -> DuplicateReport:
+    index = vault.blind_index(
+        *_index_parts(query.given_names, query.family_names, query.date_of_birth)
+    )
+    report = await duplicates(session, principal, index)
+    for beneficiary_id in report.possible_duplicates:
+        # A match tells the caller this person is on record: that is an identity lookup.
+        await audit.record(
+            session,
+            principal,
+            organisation_id=principal.org_id,
+            action="identity.match",
+            resource_type="beneficiary",
+            resource_id=beneficiary_id,
+            purpose=AccessPurpose.duplicate_review.value,
+        )
+    return report
+
+
+async def erase_identity(
+    session: AsyncSession, principal: Principal, beneficiary_id: uuid.UUID
+) -> None:
+    """Crypto-shred: destroy the data key and the blind index; attributes stay for statistics."""
+    beneficiary = await get(session, principal, beneficiary_id, lock=True)
+    if beneficiary.erased_at is not None:
+        raise IdentityErased()
+    key_row = await session.get(BeneficiaryKey, beneficiary.id)
+    if key_row is not None:
+        await session.delete(key_row)
+    stored = await session.get(BeneficiaryIdentity, beneficiary.id)
+    if stored is not None:
+        await session.delete(stored)
+    beneficiary.erased_at = utcnow()
+    beneficiary.updated_at = beneficiary.erased_at
+    beneficiary.version += 1
+    await audit.record(
+        session,
+        principal,
+        organisation_id=beneficiary.organisation_id,
+        action="identity.erase",
+        resource_type="beneficiary",
+        resource_id=beneficiary.id,
+        purpose=AccessPurpose.data_subject_request.value,
+    )
+    await session.flush()
+
+
+async def update(
+    session: AsyncSession,
+    principal: Principal,
+    beneficiary_id: uuid.UUID,
+    data: BeneficiaryUpdate,
+    expected_version: int,
+) -> Beneficiary:
+    beneficiary = await get(session, principal, beneficiary_id, lock=True)
+    check_version(expected_version, beneficiary.version)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None and field in {"sex", "is_child"}:
+            continue
+        setattr(beneficiary, field, value)
+    beneficiary.version += 1
+    beneficiary.updated_at = utcnow()
+    await audit.record(
+        session,
+        principal,
+        organisation_id=beneficiary.organisation_id,
+        action="beneficiary.update",
+        resource_type="beneficiary",
+        resource_id=beneficiary.id,
+    )
+    await session.flush()
+    return beneficiary
+
+
+async def list_for(
+    session: AsyncSession,
+    principal: Principal,
+    params: PageParams,
+    *,
+    is_child: bool | None = None,
+    sex: str | None = None,
+    nationality: str | None = None,
+) -> Sequence[Beneficiary]:
+    query = select(Beneficiary).where(col(Beneficiary.organisation_id) == principal.org_id)
+    if is_child is not None:
+        query = query.where(col(Beneficiary.is_child) == is_child)
+    if sex is not None:
+        query = query.where(col(Beneficiary.sex) == sex)
+    if nationality is not None:
+        query = query.where(col(Beneficiary.nationality) == nationality)
+    query = paginate(query, params, col(Beneficiary.created_at), col(Beneficiary.id))
+    return (await session.scalars(query)).all()
+
+
+async def with_identity_flags(
+    session: AsyncSession, beneficiaries: Sequence[Beneficiary]
+) -> set[uuid.UUID]:
+    """Which of these beneficiaries have an identity on record."""
+    if not beneficiaries:
+        return set()
+    rows = await session.scalars(
+        select(col(BeneficiaryIdentity.beneficiary_id)).where(
+            col(BeneficiaryIdentity.beneficiary_id).in_([b.id for b in beneficiaries])
+        )
+    )
+    return set(rows.all())

@@ -1,0 +1,142 @@
+"""cases-api's own commands: verify the audit chain, rotate the master key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from baton import crypto
+from baton.db import Database
+from baton.server import Command
+from baton.tenancy import bind_tenant
+from cases_api.audit.service import verify_chain
+from cases_api.beneficiaries.models import BeneficiaryKey
+from cases_api.config import CasesSettings
+from cases_api.main import open_vault
+from cases_api.protection import ProtectedDataCorrupt
+
+logger = logging.getLogger("cases_api.commands")
+
+
+async def _verify_audit(settings: CasesSettings) -> int:
+    database = Database(settings, application_name="cases-api-verify-audit")
+    try:
+        async with database.sessionmaker() as session:
+            report = await verify_chain(session)
+    finally:
+        await database.dispose()
+    sys.stdout.write(
+        json.dumps(
+            {
+                "intact": report.intact,
+                "events_checked": report.events_checked,
+                "first_broken_sequence": report.first_broken_sequence,
+                "reason": report.reason,
+            }
+        )
+        + "\n"
+    )
+    return 0 if report.intact else 1
+
+
+def _run_verify_audit(settings: CasesSettings, _: argparse.Namespace) -> None:
+    sys.exit(asyncio.run(_verify_audit(settings)))
+
+
+@dataclass
+class RewrapReport:
+    rewrapped: int = 0
+    # Data keys that failed their integrity check: left under their old master key,
+    # which must then be kept; named by pseudonymous id for the operator to examine.
+    corrupt: list[uuid.UUID] = field(default_factory=list)
+
+
+async def rewrap_all(settings: CasesSettings, batch_size: int = 500) -> RewrapReport:
+    """Re-wrap every data key under the current master key, organisation by organisation.
+
+    Each batch commits on its own: an interrupted run resumes where it stopped, and
+    every key stays readable throughout (old master keys are kept until the end).
+    """
+    vault = open_vault(settings)
+    database = Database(settings, application_name="cases-api-rotate-master-key")
+    report = RewrapReport()
+    try:
+        async with database.sessionmaker() as session:
+            organisations: list[uuid.UUID] = list(
+                (await session.scalars(select(func.tenant_organisations()))).all()
+            )
+            await session.commit()
+        for organisation_id in organisations:
+            while True:
+                async with database.sessionmaker() as session, session.begin():
+                    await bind_tenant(session, organisation_id)
+                    query = select(BeneficiaryKey).where(
+                        col(BeneficiaryKey.master_key_id) != vault.current_key_id()
+                    )
+                    if report.corrupt:
+                        query = query.where(
+                            col(BeneficiaryKey.beneficiary_id).not_in(report.corrupt)
+                        )
+                    rows = (
+                        await session.scalars(
+                            query.limit(batch_size).with_for_update(skip_locked=True)
+                        )
+                    ).all()
+                    for row in rows:
+                        try:
+                            vault.rewrap(row)
+                        except ProtectedDataCorrupt:
+                            logger.error(
+                                "data key failed its integrity check",
+                                extra={"beneficiary_id": str(row.beneficiary_id)},
+                            )
+                            report.corrupt.append(row.beneficiary_id)
+                        else:
+                            report.rewrapped += 1
+                if len(rows) < batch_size:
+                    break
+    finally:
+        await database.dispose()
+    return report
+
+
+def _run_rotate(settings: CasesSettings, args: argparse.Namespace) -> None:
+    if not args.resume:
+        key_id = crypto.MasterKeyRing.add_key(settings.master_keys_dir)
+        logger.info("master key added", extra={"master_key_id": key_id})
+    report = asyncio.run(rewrap_all(settings))
+    logger.info("data keys re-wrapped", extra={"count": report.rewrapped})
+    summary = {"rewrapped": report.rewrapped, "corrupt": [str(c) for c in report.corrupt]}
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.exit(1 if report.corrupt else 0)
+
+
+def _rotate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="re-wrap what an interrupted run left, without adding another key",
+    )
+
+
+COMMANDS = (
+    Command(
+        "verify-audit",
+        "check the audit log's hash chain; exit 1 and name the first broken link",
+        _run_verify_audit,
+    ),
+    Command(
+        "rotate-master-key",
+        "add a master key and re-wrap every data key under it (no downtime)",
+        _run_rotate,
+        _rotate_arguments,
+    ),
+)

@@ -1,0 +1,124 @@
+"""Typed factories for cases-api tests (a module, since conftest cannot be imported)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from baton.testing_issuer import TestIssuer
+
+# Values planted in identities; tests assert they never appear where they must not.
+PLANTED_GIVEN = "Mirela"
+PLANTED_FAMILY = "Zhupaniqi"
+PLANTED_BIRTH_DATE = "1994-07-19"
+PLANTED_PHONE = "+355691234567"
+PLANTED_DOCUMENT = "BA7734521"
+
+
+@dataclass(frozen=True)
+class Caller:
+    org_id: uuid.UUID
+    org_kind: str
+    roles: tuple[str, ...]
+    headers: dict[str, str] = field(repr=False)
+    subject: str = ""
+
+    def with_headers(self, **extra: str) -> dict[str, str]:
+        return {**self.headers, **{k.replace("_", "-"): v for k, v in extra.items()}}
+
+
+CallerFactory = Callable[..., Caller]
+
+
+def caller_factory(issuer: TestIssuer) -> CallerFactory:
+    def make(
+        org_kind: str = "ngo",
+        roles: list[str] | None = None,
+        org_id: uuid.UUID | None = None,
+        scope: str | None = None,
+    ) -> Caller:
+        organisation = org_id or uuid.uuid4()
+        claims = issuer.claims(org_id=organisation, org_kind=org_kind, roles=roles or [])
+        if scope is not None:
+            claims["scope"] = scope
+        token = issuer.sign(claims)
+        return Caller(
+            org_id=organisation,
+            org_kind=org_kind,
+            roles=tuple(roles or []),
+            headers={"Authorization": f"Bearer {token}"},
+            subject=str(claims["sub"]),
+        )
+
+    return make
+
+
+def identity(
+    given: str = PLANTED_GIVEN,
+    family: str | None = PLANTED_FAMILY,
+    born: str | None = PLANTED_BIRTH_DATE,
+) -> dict[str, Any]:
+    return {
+        "given_names": given,
+        "family_names": family,
+        "aliases": ["Mira"],
+        "date_of_birth": born,
+        "phone": PLANTED_PHONE,
+        "address": "Rruga e Durresit 14, Tirana",
+        "documents": [
+            {
+                "type": "passport",
+                "number": PLANTED_DOCUMENT,
+                "issuing_country": "AL",
+                "status": "confiscated",
+            }
+        ],
+    }
+
+
+def beneficiary_body(
+    with_identity: dict[str, Any] | None = None, **attributes: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "sex": "female",
+        "birth_year": 1994,
+        "is_child": False,
+        "nationality": "AL",
+        "countries_of_origin": ["AL"],
+        "countries_of_exploitation": ["IT", "GR"],
+        "languages": ["sq", "it"],
+        **attributes,
+    }
+    if with_identity is not None:
+        body["identity"] = with_identity
+    return body
+
+
+async def new_beneficiary(
+    cases: httpx.AsyncClient, caller: Caller, with_identity: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response = await cases.post(
+        "/v1/beneficiaries", json=beneficiary_body(with_identity), headers=caller.headers
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def new_case(
+    cases: httpx.AsyncClient, caller: Caller, beneficiary_id: str, **fields: Any
+) -> httpx.Response:
+    body = {
+        "beneficiary_id": beneficiary_id,
+        "assistance_started_on": "2026-09-01",
+        "exploitation_forms": ["sexual", "labour"],
+        "referral_source": "police",
+        **fields,
+    }
+    response = await cases.post("/v1/cases", json=body, headers=caller.headers)
+    assert response.status_code == 201, response.text
+    return response

@@ -1,0 +1,79 @@
+"""cases-api in-process on its migrated database; callers are minted by the test issuer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from baton.stack.databases import ServiceDatabase
+from baton.testing import app_client
+from baton.testing_issuer import TestIssuer
+from cases_api.config import CasesSettings
+from cases_api.main import create_app
+from cases_factories import CallerFactory, caller_factory
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One set of keys for the session: every row of the shared test database unwraps."""
+    return tmp_path_factory.mktemp("cases-keys")
+
+
+@pytest.fixture
+def cases_settings(
+    service_databases: dict[str, ServiceDatabase], external_issuer: TestIssuer, keys_dir: Path
+) -> CasesSettings:
+    return CasesSettings.model_validate(
+        {
+            "database_url": service_databases["cases"].runtime_url,
+            "migration_database_url": service_databases["cases"].migration_url,
+            "trusted_issuers": [external_issuer.trusted.model_dump(mode="json")],
+            "master_keys_dir": str(keys_dir / "master"),
+            "blind_index_key_file": str(keys_dir / "blind-index.key"),
+            "environment": "test",
+        }
+    )
+
+
+@pytest.fixture
+async def cases(cases_settings: CasesSettings) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(create_app(cases_settings), root_path="") as client:
+        yield client
+
+
+@pytest.fixture
+def caller(external_issuer: TestIssuer) -> CallerFactory:
+    """`caller("ngo", ["caseworker"], org_id=...)`: a signed-in caller of an organisation."""
+    return caller_factory(external_issuer)
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture
+async def superuser(postgres_admin_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """The cases database as a superuser: to look underneath, or to play the attacker."""
+    url = urlsplit(postgres_admin_url)._replace(path="/cases").geturl()
+    connection = await asyncpg.connect(url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def runtime(
+    service_databases: dict[str, ServiceDatabase],
+) -> AsyncIterator[asyncpg.Connection]:
+    """The cases database as the service's own runtime login."""
+    connection = await asyncpg.connect(_plain(service_databases["cases"].runtime_url))
+    try:
+        yield connection
+    finally:
+        await connection.close()
