@@ -14,6 +14,7 @@ import string
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 from baton.stack.personas import PersonaCredentials, PersonaTokens
+from baton.stack.programme import NGO_TIRANA
 from baton.stack.runner import Stack
 from baton.stack.services import SERVICES
 
@@ -37,14 +39,20 @@ PERSONAS = (
     "donor-viewer",
     "auditor",
     "platform-admin",
+    "referral-service",
+    "grants-service",
 )
-SIGNED_IN = frozenset(PERSONAS) - {ANONYMOUS}
+# Baton's own services: no role, one narrow scope each (cases:intake, cases:stats).
+SERVICE_CLIENTS = frozenset({"referral-service", "grants-service"})
+SIGNED_IN = frozenset(PERSONAS) - {ANONYMOUS} - SERVICE_CLIENTS
 DONORS = frozenset({"grant-manager", "donor-viewer"})
 PLATFORM = frozenset({"platform-admin"})
 # NGO staff: case work and identities; managers also assign, close and erase.
 CASE_STAFF = frozenset({"caseworker", "case-manager", "other-ngo-caseworker"})
 CASE_MANAGERS = frozenset({"case-manager"})
 AUDITORS = frozenset({"auditor", "platform-admin"})
+# Statistics: case managers (their own organisation), platform staff, the grants service.
+STATISTICS_READERS = frozenset({"case-manager", "platform-admin", "grants-service"})
 # The matrix's own organisation gets a caseworker client, to hold its own records.
 MATRIX_CASEWORKER = "matrix-caseworker"
 
@@ -55,6 +63,10 @@ class Scope(StrEnum):
     any = "any"  # the endpoint names no organisation's object
 
 
+# (organisation id, ids already chosen for earlier placeholders) -> an object's id.
+Maker = Callable[[str, dict[str, str]], str]
+
+
 @dataclass
 class World:
     """What the matrix acts on: an organisation no persona belongs to, and objects."""
@@ -62,10 +74,11 @@ class World:
     tokens: PersonaTokens
     gateway_url: str
     other_org: str
-    # Placeholder in an OpenAPI path -> (organisation id -> id of that organisation's object).
-    objects: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    # Placeholder in an OpenAPI path -> maker of an id of that organisation's object,
+    # given the ids already chosen for the placeholders before it in the path.
+    objects: dict[str, Maker] = field(default_factory=dict)
     # The same, made anew for each call: for endpoints that change or erase the object.
-    fresh_objects: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    fresh_objects: dict[str, Maker] = field(default_factory=dict)
     # Organisation id -> the persona that creates its records.
     record_keepers: dict[str, str] = field(default_factory=dict)
     _kept: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -76,9 +89,12 @@ class World:
     def path(self, template: str, persona: str, scope: Scope, *, fresh: bool = False) -> str:
         own = scope is Scope.own and persona != ANONYMOUS
         org = self.org_of(persona) if own else self.other_org
-        makers = self.fresh_objects if fresh else self.objects
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-        return template.format(**{name: makers[name](org) for name in names})
+        makers = {**self.objects, **self.fresh_objects} if fresh else self.objects
+        made: dict[str, str] = {}
+        # In path order: a service id must belong to the case id before it.
+        for name in dict.fromkeys(n for _, n, _, _ in string.Formatter().parse(template) if n):
+            made[name] = makers[name](org, made)
+        return template.format(**made)
 
     def _create(self, org: str, path: str, body: dict[str, Any]) -> str:
         keeper = self.record_keepers.get(org)
@@ -98,6 +114,24 @@ class World:
 
     def new_case(self, org: str) -> str:
         return self._create(org, "/cases/v1/cases", _case_body(self.new_beneficiary(org)))
+
+    def new_service(self, org: str, case_id: str) -> str:
+        return self._create(org, f"/cases/v1/cases/{case_id}/services", _service_body())
+
+    def new_family_member(self, org: str, beneficiary_id: str) -> str:
+        path = f"/cases/v1/beneficiaries/{beneficiary_id}/family-members"
+        return self._create(org, path, _family_member_body())
+
+    def new_consent(self, org: str, beneficiary_id: str) -> str:
+        return self._create(
+            org, f"/cases/v1/beneficiaries/{beneficiary_id}/consents", _consent_body()
+        )
+
+    def new_note(self, org: str, case_id: str) -> str:
+        return self._create(org, f"/cases/v1/cases/{case_id}/notes", _note_body())
+
+    def new_assessment(self, org: str, case_id: str) -> str:
+        return self._create(org, f"/cases/v1/cases/{case_id}/assessments", _assessment_body())
 
     def kept(self, kind: str, org: str, make: Callable[[str], str]) -> str:
         key = (kind, org)
@@ -120,6 +154,41 @@ def _beneficiary_body(with_identity: bool = False) -> dict[str, Any]:
     if with_identity:
         body["identity"] = _identity()
     return body
+
+
+def _service_body(*_: Any) -> dict[str, Any]:
+    return {"service_type": "medical", "cost_amount": "120.00", "cost_currency": "EUR"}
+
+
+def _assessment_body(*_: Any) -> dict[str, Any]:
+    return {"assessed_on": date.today().isoformat(), "scores": {"safety": 3}}
+
+
+def _family_member_body(*_: Any) -> dict[str, Any]:
+    return {
+        "relationship": "child",
+        "sex": "female",
+        "age_group": "child",
+        "services_received": ["education"],
+        "identity": {"given_names": "Matrix", "family_names": "Child"},
+    }
+
+
+def _consent_body(*_: Any) -> dict[str, Any]:
+    return {"type": "data_processing", "given_on": "2026-11-01", "language": "mk"}
+
+
+def _note_body(*_: Any) -> dict[str, Any]:
+    return {"category": "general", "text": "Matrix note"}
+
+
+def _intake_body(world: World, _: str) -> dict[str, Any]:
+    return {
+        "referral_id": str(uuid.uuid4()),
+        "organisation_id": world.other_org,
+        "beneficiary": {"sex": "male", "is_child": False},
+        "case": {"assistance_started_on": "2026-09-01"},
+    }
 
 
 def _case_body(beneficiary_id: str) -> dict[str, Any]:
@@ -254,7 +323,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         CASE_STAFF,
         201,
         body=lambda world, persona: _case_body(
-            world.objects["beneficiary_id"](world.org_of(persona))
+            world.objects["beneficiary_id"](world.org_of(persona), {})
             if persona != ANONYMOUS
             else str(uuid.uuid4())
         ),
@@ -284,6 +353,127 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ("phase-override", lambda *_: {"phase": "crisis", "reason": "Renewed threats"}),
             ("closure", lambda *_: {"outcome": "reintegrated", "closed_on": "2026-11-01"}),
         )
+    ),
+    # cases-api: the re/integration plan's services and monitoring assessments.
+    Endpoint("GET", "/cases/v1/cases/{case_id}/services", CASE_STAFF, scoped=True),
+    Endpoint(
+        "POST",
+        "/cases/v1/cases/{case_id}/services",
+        CASE_STAFF,
+        201,
+        scoped=True,
+        body=_service_body,
+    ),
+    Endpoint("GET", "/cases/v1/cases/{case_id}/services/{service_id}", CASE_STAFF, scoped=True),
+    Endpoint(
+        "PATCH",
+        "/cases/v1/cases/{case_id}/services/{service_id}",
+        CASE_STAFF,
+        scoped=True,
+        fresh=True,
+        body=lambda *_: {"status": "in_progress", "started_on": "2026-09-02"},
+        headers={"if-match": '"1"'},
+    ),
+    Endpoint("GET", "/cases/v1/cases/{case_id}/assessments", CASE_STAFF, scoped=True),
+    Endpoint(
+        "POST",
+        "/cases/v1/cases/{case_id}/assessments",
+        CASE_STAFF,
+        201,
+        scoped=True,
+        body=_assessment_body,
+    ),
+    Endpoint("GET", "/cases/v1/cases/{case_id}/assessments/progress", CASE_STAFF, scoped=True),
+    Endpoint(
+        "GET", "/cases/v1/cases/{case_id}/assessments/{assessment_id}", CASE_STAFF, scoped=True
+    ),
+    # cases-api: family members, consents, case notes.
+    Endpoint(
+        "POST",
+        "/cases/v1/beneficiaries/{beneficiary_id}/family-members",
+        CASE_STAFF,
+        201,
+        scoped=True,
+        body=_family_member_body,
+    ),
+    Endpoint(
+        "GET", "/cases/v1/beneficiaries/{beneficiary_id}/family-members", CASE_STAFF, scoped=True
+    ),
+    Endpoint(
+        "GET",
+        "/cases/v1/beneficiaries/{beneficiary_id}/family-members/{secondary_id}",
+        CASE_STAFF,
+        scoped=True,
+        params={"include": "identity", "purpose": "case_management"},
+    ),
+    Endpoint(
+        "PATCH",
+        "/cases/v1/beneficiaries/{beneficiary_id}/family-members/{secondary_id}",
+        CASE_STAFF,
+        scoped=True,
+        fresh=True,
+        body=lambda *_: {"age_group": "adult"},
+        headers={"if-match": '"1"'},
+    ),
+    Endpoint(
+        "POST",
+        "/cases/v1/beneficiaries/{beneficiary_id}/consents",
+        CASE_STAFF,
+        201,
+        scoped=True,
+        body=_consent_body,
+    ),
+    Endpoint("GET", "/cases/v1/beneficiaries/{beneficiary_id}/consents", CASE_STAFF, scoped=True),
+    Endpoint(
+        "GET",
+        "/cases/v1/beneficiaries/{beneficiary_id}/consents/{consent_id}",
+        CASE_STAFF,
+        scoped=True,
+    ),
+    Endpoint(
+        "POST",
+        "/cases/v1/beneficiaries/{beneficiary_id}/consents/{consent_id}/withdrawal",
+        CASE_STAFF,
+        scoped=True,
+        fresh=True,
+        headers={"if-match": '"1"'},
+    ),
+    Endpoint(
+        "POST", "/cases/v1/cases/{case_id}/notes", CASE_STAFF, 201, scoped=True, body=_note_body
+    ),
+    Endpoint(
+        "GET",
+        "/cases/v1/cases/{case_id}/notes",
+        CASE_STAFF,
+        scoped=True,
+        params={"purpose": "case_management"},
+    ),
+    Endpoint(
+        "GET",
+        "/cases/v1/cases/{case_id}/notes/{note_id}",
+        CASE_STAFF,
+        scoped=True,
+        params={"purpose": "case_management"},
+    ),
+    # cases-api: intake from an accepted referral (the referral service's scope only).
+    Endpoint(
+        "POST",
+        "/cases/v1/intake/referrals",
+        frozenset({"referral-service"}),
+        201,
+        body=_intake_body,
+    ),
+    # cases-api: suppressed statistics of the demo NGO the case manager works for.
+    Endpoint(
+        "GET",
+        "/cases/v1/statistics",
+        STATISTICS_READERS,
+        params={
+            "dimension": "sex",
+            "period_start": "2007-01-01",
+            "period_end": "2014-12-31",
+            "organisation_id": str(NGO_TIRANA.id),
+        },
     ),
     # cases-api: the audit log (its own organisation's; the platform's auditors: all).
     Endpoint("GET", "/cases/v1/audit-events", AUDITORS),
@@ -361,14 +551,35 @@ def world(stack: Stack, tokens: PersonaTokens) -> World:
         },
     )
     world.objects = {
-        "org_id": lambda org: org,
-        "client_uuid": lambda _org: str(created["id"]),
-        "beneficiary_id": lambda org: world.kept("beneficiary", org, world.new_beneficiary),
-        "case_id": lambda org: world.kept("case", org, world.new_case),
+        "org_id": lambda org, _: org,
+        "client_uuid": lambda _org, _: str(created["id"]),
+        "beneficiary_id": lambda org, _: world.kept("beneficiary", org, world.new_beneficiary),
+        "case_id": lambda org, _: world.kept("case", org, world.new_case),
+        "service_id": lambda org, made: world.kept(
+            "service", org, lambda o: world.new_service(o, made["case_id"])
+        ),
+        "assessment_id": lambda org, made: world.kept(
+            "assessment", org, lambda o: world.new_assessment(o, made["case_id"])
+        ),
     }
+    world.objects |= {
+        "secondary_id": lambda org, made: world.kept(
+            "family member", org, lambda o: world.new_family_member(o, made["beneficiary_id"])
+        ),
+        "consent_id": lambda org, made: world.kept(
+            "consent", org, lambda o: world.new_consent(o, made["beneficiary_id"])
+        ),
+        "note_id": lambda org, made: world.kept(
+            "note", org, lambda o: world.new_note(o, made["case_id"])
+        ),
+    }
+    # Fresh children are made under the fresh parent chosen before them in the path.
     world.fresh_objects = {
-        "beneficiary_id": world.new_beneficiary,
-        "case_id": world.new_case,
+        "beneficiary_id": lambda org, _: world.new_beneficiary(org),
+        "case_id": lambda org, _: world.new_case(org),
+        "service_id": lambda org, made: world.new_service(org, made["case_id"]),
+        "secondary_id": lambda org, made: world.new_family_member(org, made["beneficiary_id"]),
+        "consent_id": lambda org, made: world.new_consent(org, made["beneficiary_id"]),
     }
     return world
 

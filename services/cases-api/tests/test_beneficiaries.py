@@ -31,7 +31,11 @@ async def test_a_beneficiary_is_created_without_echoing_the_identity(
     assert body["organisation_id"] == str(worker.org_id)
     assert body["has_identity"] is True
     assert body["identity"] is None
-    assert body["duplicates"] == {"possible_duplicates": [], "known_elsewhere": False}
+    assert body["duplicates"] == {
+        "possible_duplicates": [],
+        "known_elsewhere": False,
+        "known_at": [],
+    }
     for planted in (PLANTED_FAMILY, PLANTED_PHONE, PLANTED_DOCUMENT):
         assert planted not in response.text
 
@@ -128,6 +132,7 @@ async def test_duplicates_are_found_in_the_organisation_and_only_flagged_elsewhe
     assert again.json()["duplicates"] == {
         "possible_duplicates": [first["id"]],
         "known_elsewhere": False,
+        "known_at": [],
     }
 
     elsewhere = caller("ngo", ["caseworker"])
@@ -136,7 +141,11 @@ async def test_duplicates_are_found_in_the_organisation_and_only_flagged_elsewhe
         json=beneficiary_body(identity(given=unique_name)),
         headers=elsewhere.headers,
     )
-    assert other.json()["duplicates"] == {"possible_duplicates": [], "known_elsewhere": True}
+    assert other.json()["duplicates"] == {
+        "possible_duplicates": [],
+        "known_elsewhere": True,
+        "known_at": [],
+    }
 
     search = await cases.post(
         "/v1/beneficiaries/search",

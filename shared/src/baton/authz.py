@@ -113,6 +113,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.organisation_manage,
             Permission.client_manage,
             Permission.audit_read,
+            # Suppressed aggregates only; never a record or an identity.
+            Permission.stats_read,
         }
     ),
 }

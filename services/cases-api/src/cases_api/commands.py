@@ -20,6 +20,7 @@ from baton.tenancy import bind_tenant
 from cases_api.audit.service import verify_chain
 from cases_api.beneficiaries.models import BeneficiaryKey
 from cases_api.config import CasesSettings
+from cases_api.demo.load import load_programme
 from cases_api.main import open_vault
 from cases_api.protection import ProtectedDataCorrupt
 
@@ -127,7 +128,48 @@ def _rotate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_init_keys(settings: CasesSettings, _: argparse.Namespace) -> None:
+    """Create the first master key and the blind-index key where none exist yet.
+
+    Never replaces a key: a new blind-index key would orphan every stored index,
+    and master keys change only through rotation.
+    """
+    created = []
+    try:
+        crypto.MasterKeyRing.load(settings.master_keys_dir)
+    except crypto.MasterKeyUnavailable:
+        created.append(crypto.MasterKeyRing.add_key(settings.master_keys_dir))
+    if not settings.blind_index_key_file.exists():
+        crypto.BlindIndex.load_or_create(settings.blind_index_key_file)
+        created.append("blind-index")
+    logger.info("protection keys ready", extra={"created": created})
+    sys.stdout.write(json.dumps({"created": created}) + "\n")
+
+
+async def _seed(settings: CasesSettings) -> int:
+    database = Database(settings, application_name="cases-api-seed-demo")
+    try:
+        return await load_programme(database.sessionmaker, open_vault(settings))
+    finally:
+        await database.dispose()
+
+
+def _run_seed_demo(settings: CasesSettings, _: argparse.Namespace) -> None:
+    added = asyncio.run(_seed(settings))
+    sys.stdout.write(json.dumps({"persons_added": added}) + "\n")
+
+
 COMMANDS = (
+    Command(
+        "init-keys",
+        "create the first master key and the blind-index key if absent (never replaces one)",
+        _run_init_keys,
+    ),
+    Command(
+        "seed-demo",
+        "load the synthetic programme's beneficiaries and cases (once; fixed seed)",
+        _run_seed_demo,
+    ),
     Command(
         "verify-audit",
         "check the audit log's hash chain; exit 1 and name the first broken link",

@@ -13,9 +13,7 @@ from baton.app import ServiceInfo, create_service_app
 from baton.authz import VICTIM_DATA_ORG_KINDS
 from baton.migrations import MigrationTree
 from baton.settings import Environment, ServiceSettings, load_settings
-from cases_api.audit.router import router as audit_router
-from cases_api.beneficiaries.router import router as beneficiaries_router
-from cases_api.cases.router import router as cases_router
+from cases_api.api import ROUTERS
 from cases_api.config import CasesSettings
 from cases_api.protection import IdentityVault
 
@@ -69,6 +67,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return create_service_app(
         SERVICE,
         cases_settings,
-        [beneficiaries_router, cases_router, audit_router],
+        ROUTERS,
         service_lifespan=protection,
     )

@@ -98,3 +98,18 @@ class AccessPurpose(StrEnum):
     referral = "referral"
     duplicate_review = "duplicate_review"
     data_subject_request = "data_subject_request"
+
+
+class ServiceType(StrEnum):
+    accommodation = "accommodation"
+    medical = "medical"
+    psychological = "psychological"
+    legal = "legal"
+    education = "education"
+    vocational_training = "vocational_training"
+    economic_empowerment = "economic_empowerment"
+    family_mediation = "family_mediation"
+    case_monitoring = "case_monitoring"
+    secondary_beneficiary_support = "secondary_beneficiary_support"
+    documentation = "documentation"
+    return_assistance = "return_assistance"

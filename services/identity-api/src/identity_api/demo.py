@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,19 +15,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from baton.auth import OrgKind
 from baton.authz import AUDIENCES
+from baton.stack.programme import (
+    FOUNDATION,
+    NGO_SKOPJE,
+    NGO_TIRANA,
+    ORGANISATIONS,
+    PLATFORM,
+    POLICE,
+    DemoOrganisation,
+)
 from identity_api.clients import secrets
 from identity_api.clients.models import ApiClient, ClientSecret
 from identity_api.organisations.models import Organisation
-
-
-@dataclass(frozen=True)
-class DemoOrganisation:
-    id: uuid.UUID
-    name: str
-    kind: OrgKind
-    country: str
 
 
 @dataclass(frozen=True)
@@ -39,34 +38,6 @@ class Persona:
     scopes: tuple[str, ...] = ()
 
 
-NGO_TIRANA = DemoOrganisation(
-    uuid.UUID("6f1c1c5e-0a4e-4d55-9a57-1d9c0c1a0001"),
-    "Shtëpia e Shpresës (demo)",
-    OrgKind.ngo,
-    "AL",
-)
-NGO_SKOPJE = DemoOrganisation(
-    uuid.UUID("6f1c1c5e-0a4e-4d55-9a57-1d9c0c1a0002"), "Nov Pat (demo)", OrgKind.ngo, "MK"
-)
-POLICE = DemoOrganisation(
-    uuid.UUID("6f1c1c5e-0a4e-4d55-9a57-1d9c0c1a0003"),
-    "State Police, Anti-Trafficking Unit (demo)",
-    OrgKind.government,
-    "AL",
-)
-FOUNDATION = DemoOrganisation(
-    uuid.UUID("6f1c1c5e-0a4e-4d55-9a57-1d9c0c1a0004"),
-    "Re/integration Foundation (demo)",
-    OrgKind.donor,
-    "BE",
-)
-PLATFORM = DemoOrganisation(
-    uuid.UUID("6f1c1c5e-0a4e-4d55-9a57-1d9c0c1a0005"),
-    "Baton operator (demo)",
-    OrgKind.platform,
-    "BE",
-)
-
 PERSONAS = (
     Persona("caseworker", NGO_TIRANA, ("caseworker",)),
     Persona("case-manager", NGO_TIRANA, ("case_manager",)),
@@ -76,6 +47,9 @@ PERSONAS = (
     Persona("donor-viewer", FOUNDATION, ("donor_viewer",)),
     Persona("auditor", NGO_TIRANA, ("auditor",)),
     Persona("platform-admin", PLATFORM, ("platform_admin",)),
+    # Baton's own services calling cases-api: narrow scopes, no role.
+    Persona("referral-service", PLATFORM, (), ("cases:intake",)),
+    Persona("grants-service", PLATFORM, (), ("cases:stats",)),
 )
 
 
@@ -88,6 +62,8 @@ async def _ensure_organisation(session: AsyncSession, demo: DemoOrganisation) ->
 async def seed(session: AsyncSession) -> dict[str, dict[str, object]]:
     """Create what is missing and give every demo client a fresh secret."""
     credentials: dict[str, dict[str, object]] = {}
+    for organisation in ORGANISATIONS:
+        await _ensure_organisation(session, organisation)
     for persona in PERSONAS:
         await _ensure_organisation(session, persona.organisation)
         client_id = f"demo-{persona.name}"

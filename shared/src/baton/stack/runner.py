@@ -150,14 +150,20 @@ class Stack:
         )
 
     def _seed_demo(self) -> None:
-        identity = next(spec for spec in SERVICES if spec.route == "identity")
-        result = self.run_command(
-            identity, "seed-demo", "--output", str(self.options.demo_credentials)
-        )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"demo personas failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
-            )
+        """Demo tenants and personas, then each service's share of the demo programme."""
+        seeds = {
+            "identity": ("seed-demo", "--output", str(self.options.demo_credentials)),
+            "cases": ("seed-demo",),
+        }
+        for spec in SERVICES:
+            if spec.route not in seeds:
+                continue
+            result = self.run_command(spec, *seeds[spec.route])
+            if result.returncode != 0:
+                raise RuntimeError(
+                    f"demo data of {spec.name} failed:\n"
+                    f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+                )
 
     def _migrate(self) -> None:
         migrations = {

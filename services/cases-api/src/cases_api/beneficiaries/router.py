@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from baton import idempotency
 from baton.auth import Principal
 from baton.authz import Authorize, Forbidden, Permission, permissions_of
 from baton.concurrency import (
@@ -37,6 +38,7 @@ from cases_api.beneficiaries.schemas import (
     IdentityRead,
     IdentitySearch,
 )
+from cases_api.intake.models import IdempotencyKey
 from cases_api.protection import (
     IdentityVault,
     ProtectedDataCorrupt,
@@ -68,25 +70,32 @@ def _read(beneficiary: object, *, has_identity: bool) -> BeneficiaryRead:
     "",
     status_code=201,
     response_model=BeneficiaryCreated,
-    responses=problem_responses(*IDENTITY_ERRORS),
+    responses=problem_responses(*IDENTITY_ERRORS, *idempotency.IDEMPOTENCY_ERRORS),
 )
 async def create_beneficiary(
     data: BeneficiaryCreate,
     session: TenantSessionDep,
     principal: CaseWriter,
+    key: idempotency.IdempotencyKeyHeader,
     vault: Vault,
     response: Response,
-) -> BeneficiaryCreated:
+) -> BeneficiaryCreated | Response:
     """Register a person assisted by your organisation, with or without an identity.
 
     `duplicates` lists your organisation's beneficiaries with the same name and birth
     date (a person who came back, or a second referral), and says whether another
     organisation knows the person, without saying which.
     """
+    claim = await idempotency.claim(session, IdempotencyKey, principal, key, data)
+    if claim.replay is not None:
+        return claim.replay.response()
     beneficiary, report = await service.create(session, principal, vault, data)
     set_etag(response, beneficiary.version)
     read = _read(beneficiary, has_identity=data.identity is not None)
-    return BeneficiaryCreated(**read.model_dump(), duplicates=report)
+    # Also what a retry gets again: attributes and ids, never the identity.
+    created = BeneficiaryCreated(**read.model_dump(), duplicates=report)
+    await claim.remember(201, created, response.headers)
+    return created
 
 
 @router.get("", response_model=Page[BeneficiaryRead])

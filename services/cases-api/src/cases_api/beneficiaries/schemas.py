@@ -121,7 +121,11 @@ class DuplicateReport(BaseModel):
         description="Beneficiaries of your organisation with the same name and birth date"
     )
     known_elsewhere: bool = Field(
-        description="Another organisation has a record of this name and birth date (not which)"
+        description="Another organisation has a record of this name and birth date"
+    )
+    known_at: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Those of them the person allowed (a sharing consent naming you) to be named",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -90,7 +91,25 @@ async def duplicates(
     own = sorted((await session.scalars(query)).all())
     # SECURITY DEFINER: answers across organisations with yes or no, never which.
     elsewhere = await session.scalar(select(func.identity_known_elsewhere(index, principal.org_id)))
-    return DuplicateReport(possible_duplicates=own, known_elsewhere=bool(elsewhere))
+    named = await organisations_sharing(session, principal, index) if elsewhere else []
+    return DuplicateReport(
+        possible_duplicates=own, known_elsewhere=bool(elsewhere), known_at=sorted(named)
+    )
+
+
+async def organisations_sharing(
+    session: AsyncSession, principal: Principal, blind_index: bytes
+) -> list[uuid.UUID]:
+    """Organisations that know this person and whom the person allowed to tell the caller.
+
+    Through the SECURITY DEFINER function `identity_shared_with`: a valid `sharing`
+    consent of the person's own (not another legal basis), naming the caller's
+    organisation, with `identity` in its scope.
+    """
+    rows = await session.scalars(
+        select(func.identity_shared_with(blind_index, principal.org_id, type_=sa.Uuid))
+    )
+    return list(rows.all())
 
 
 async def create(
@@ -122,6 +141,30 @@ async def _data_key(
 ) -> bytes | None:
     row = await session.get(BeneficiaryKey, beneficiary.id)
     return None if row is None else vault.data_key(row)
+
+
+async def sealing_key(
+    session: AsyncSession, vault: IdentityVault, beneficiary: Beneficiary
+) -> bytes:
+    """The data key to seal the beneficiary's data with (identity, notes, family):
+    created if there is none yet, never anew after erasure."""
+    if beneficiary.erased_at is not None:
+        raise IdentityErased()
+    data_key = await _data_key(session, vault, beneficiary)
+    if data_key is None:
+        data_key, row = vault.new_key(beneficiary.id, beneficiary.organisation_id)
+        session.add(row)
+    return data_key
+
+
+async def opening_key(
+    session: AsyncSession, vault: IdentityVault, beneficiary: Beneficiary
+) -> bytes:
+    """The data key to open the beneficiary's sealed data; without it all of it is gone."""
+    data_key = None if beneficiary.erased_at else await _data_key(session, vault, beneficiary)
+    if data_key is None:
+        raise IdentityErased()
+    return data_key
 
 
 async def _store_identity(

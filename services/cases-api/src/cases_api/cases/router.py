@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from baton import idempotency
 from baton.auth import Principal
 from baton.authz import Authorize, Permission
 from baton.concurrency import IfMatch, PreconditionFailed, PreconditionRequired, set_etag
@@ -28,6 +29,7 @@ from cases_api.cases.schemas import (
 )
 from cases_api.cases.service import CaseFilters, ReflectionRules
 from cases_api.config import CasesSettings
+from cases_api.intake.models import IdempotencyKey
 from cases_api.vocabulary import CaseOutcome, CaseStatus, ExploitationForm, Phase, RiskLevel
 
 CaseReader = Annotated[Principal, Authorize(Permission.case_read)]
@@ -57,17 +59,23 @@ def _answer(response: Response, case: Case) -> CaseRead:
     "",
     status_code=201,
     response_model=CaseRead,
-    responses=problem_responses(BeneficiaryNotFound),
+    responses=problem_responses(BeneficiaryNotFound, *idempotency.IDEMPOTENCY_ERRORS),
 )
 async def create_case(
     data: CaseCreate,
     session: TenantSessionDep,
     principal: CaseWriter,
+    key: idempotency.IdempotencyKeyHeader,
     rules: Rules,
     response: Response,
-) -> CaseRead:
+) -> CaseRead | Response:
     """Open a case for one of your beneficiaries (again, if the person came back)."""
-    return _answer(response, await service.create(session, principal, data, rules))
+    claim = await idempotency.claim(session, IdempotencyKey, principal, key, data)
+    if claim.replay is not None:
+        return claim.replay.response()
+    created = _answer(response, await service.create(session, principal, data, rules))
+    await claim.remember(201, created, response.headers)
+    return created
 
 
 @router.get("", response_model=Page[CaseRead])

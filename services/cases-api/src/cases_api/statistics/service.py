@@ -1,0 +1,135 @@
+"""Statistics: aggregates from the SECURITY DEFINER function, suppressed before they leave.
+
+The database returns counts per cell for the organisations asked about; this
+module fills in the fixed categories (absent cells are true zeros), suppresses
+small cells with complementary suppression, and says what was suppressed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton.auth import OrgKind, Principal
+from baton.authz import Forbidden
+from cases_api.statistics.schemas import (
+    MULTI_VALUED,
+    Dimension,
+    StatisticsCell,
+    StatisticsMargin,
+    StatisticsTable,
+)
+from cases_api.statistics.suppression import Cell, suppress
+from cases_api.vocabulary import (
+    AgeGroup,
+    CaseOutcome,
+    ExploitationForm,
+    Phase,
+    ServiceType,
+    Sex,
+)
+
+FIXED_CATEGORIES: dict[Dimension, tuple[str, ...]] = {
+    Dimension.sex: tuple(Sex),
+    Dimension.age_group: tuple(AgeGroup),
+    Dimension.exploitation_form: tuple(ExploitationForm),
+    Dimension.phase: tuple(Phase),
+    Dimension.outcome: tuple(CaseOutcome),
+    Dimension.service_type: tuple(ServiceType),
+}
+
+
+def allowed_organisations(principal: Principal, asked: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The organisations the caller may have statistics of; refuses any other."""
+    across = principal.org_kind is OrgKind.platform or "cases:stats" in principal.scopes
+    if across:
+        if not asked:
+            raise Forbidden("Name the organisations (organisation_id) to count.")
+        return sorted(set(asked))
+    if any(org != principal.org_id for org in asked):
+        raise Forbidden("Statistics of other organisations are not yours to read.")
+    return [principal.org_id]
+
+
+def _categories(dimension: Dimension, observed: set[str], start: date, end: date) -> list[str]:
+    if dimension in FIXED_CATEGORIES:
+        return list(FIXED_CATEGORIES[dimension])
+    if dimension is Dimension.year:
+        return [str(year) for year in range(start.year, end.year + 1)]
+    return sorted(observed)  # nationalities, countries: the ones that occur
+
+
+async def _counts(
+    session: AsyncSession,
+    organisations: list[uuid.UUID],
+    start: date,
+    end: date,
+    dimensions: Sequence[str],
+) -> dict[tuple[str, str], int]:
+    second = dimensions[1] if len(dimensions) > 1 else "none"
+    rows = await session.execute(
+        select(
+            func.case_statistics(organisations, start, end, dimensions[0], second).table_valued(
+                "value_a", "value_b", "persons"
+            )
+        )
+    )
+    return {(row.value_a, row.value_b): int(row.persons) for row in rows}
+
+
+async def table(
+    session: AsyncSession,
+    organisations: list[uuid.UUID],
+    start: date,
+    end: date,
+    dimensions: Sequence[Dimension],
+    threshold: int,
+) -> StatisticsTable:
+    raw = await _counts(session, organisations, start, end, [d.value for d in dimensions])
+    persons_raw = await _counts(session, organisations, start, end, ["none"])
+    persons = sum(persons_raw.values())
+    width = len(dimensions)
+    counts: dict[Cell, int] = {key[:width]: value for key, value in raw.items()}
+    categories = [
+        _categories(dim, {key[index] for key in counts}, start, end)
+        for index, dim in enumerate(dimensions)
+    ]
+    result = suppress([d.value for d in dimensions], counts, categories, threshold)
+    cells = [
+        StatisticsCell(
+            values={dim.value: value for dim, value in zip(dimensions, cell, strict=True)},
+            count=count,
+            suppressed=(
+                "primary"
+                if cell in result.primary
+                else "complementary"
+                if cell in result.complementary
+                else None
+            ),
+        )
+        for cell, count in result.cells.items()
+    ]
+    margins = [
+        StatisticsMargin(
+            dimension=dimensions[index], value=value, count=count, suppressed=count is None
+        )
+        for (index, value), count in result.margins.items()
+    ]
+    return StatisticsTable(
+        organisation_ids=organisations,
+        period_start=start,
+        period_end=end,
+        dimensions=list(dimensions),
+        multi_valued=[d for d in dimensions if d in MULTI_VALUED],
+        threshold=threshold,
+        cells=cells,
+        margins=margins,
+        total=result.total,
+        persons=persons if persons == 0 or persons >= threshold else None,
+        suppressed_cells=len(result.primary) + len(result.complementary),
+        suppressed_margins=len(result.suppressed_margins),
+    )
