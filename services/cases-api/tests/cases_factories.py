@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,3 +126,19 @@ async def new_case(
     response = await cases.post("/v1/cases", json=body, headers=caller.headers)
     assert response.status_code == 201, response.text
     return response
+
+
+def run_command(command: list[str], env: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """`python -m cases_api <command>` as an operator runs it: exit code and JSON report."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cases_api", *command],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert lines, result.stderr[-2000:]
+    report: dict[str, Any] = json.loads(lines[-1])
+    return result.returncode, report

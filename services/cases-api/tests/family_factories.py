@@ -138,7 +138,7 @@ async def tenant_session(settings: CasesSettings, caller: Caller) -> AsyncIterat
 
 
 def pg_dump(admin_url: str, database: str) -> str:
-    """The database as a backup would hold it (copied from test_protection.py)."""
+    """The database as a backup would hold it."""
     admin = urlsplit(admin_url)
     result = subprocess.run(
         [str(postgres_bin_dir() / "pg_dump"), "--no-owner", database],

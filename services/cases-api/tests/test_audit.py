@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from baton.stack.databases import ServiceDatabase
-from cases_factories import CallerFactory, identity, new_beneficiary, new_case
+from cases_factories import CallerFactory, identity, new_beneficiary, new_case, run_command
 
 PURPOSE = {"purpose": "legal_assistance"}
 
 
-def verify_audit(service_databases: dict[str, ServiceDatabase]) -> tuple[int, dict[str, object]]:
+def verify_audit(service_databases: dict[str, ServiceDatabase]) -> tuple[int, dict[str, Any]]:
     """Run `python -m cases_api verify-audit` as an operator would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "cases_api", "verify-audit"],
-        env={**os.environ, "CASES_DATABASE_URL": service_databases["cases"].runtime_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_command(
+        ["verify-audit"], {"CASES_DATABASE_URL": service_databases["cases"].runtime_url}
     )
-    report: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
-    return result.returncode, report
 
 
 async def _events(

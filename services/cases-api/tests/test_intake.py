@@ -125,6 +125,14 @@ async def test_a_referral_opens_a_beneficiary_and_a_case_in_the_receiving_organi
     assert event["actor_organisation_id"] == referral_service.org_id
     assert event["organisation_id"] == manager.org_id
     assert event["resource_type"] == "case"
+    # The records it created name the same actor's organisation, not the receiving one.
+    actors = await superuser.fetch(
+        "SELECT action, actor_organisation_id FROM audit_event "
+        "WHERE resource_id = ANY($1::uuid[]) AND action IN ('beneficiary.create', 'case.create')",
+        [uuid.UUID(opened["beneficiary_id"]), uuid.UUID(opened["case_id"])],
+    )
+    assert sorted(row["action"] for row in actors) == ["beneficiary.create", "case.create"]
+    assert {row["actor_organisation_id"] for row in actors} == {referral_service.org_id}
     # Nothing landed in the caller's own organisation.
     assert await _count(superuser, "beneficiary", referral_service.org_id) == 0
 

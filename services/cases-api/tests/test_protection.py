@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import httpx
@@ -14,7 +11,6 @@ import pytest
 
 from baton import crypto
 from baton.settings import Environment
-from baton.stack.postgres import postgres_bin_dir
 from baton.testing import app_client
 from cases_api.commands import rewrap_all
 from cases_api.config import CasesSettings
@@ -31,27 +27,9 @@ from cases_factories import (
     new_beneficiary,
     new_case,
 )
+from family_factories import pg_dump
 
 PURPOSE = {"purpose": "case_management"}
-
-
-def pg_dump(admin_url: str, database: str) -> str:
-    admin = urlsplit(admin_url)
-    result = subprocess.run(
-        [str(postgres_bin_dir() / "pg_dump"), "--no-owner", database],
-        env={
-            **os.environ,
-            "PGHOST": admin.hostname or "127.0.0.1",
-            "PGPORT": str(admin.port or 5432),
-            "PGUSER": unquote(admin.username or "postgres"),
-            "PGPASSWORD": unquote(admin.password or ""),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
 
 
 async def test_a_database_dump_holds_no_identity_in_plain_text(

@@ -18,7 +18,17 @@ from cases_factories import (
     new_case,
 )
 
-TENANT_TABLES = ("beneficiary", "beneficiary_key", "beneficiary_identity", "case_file")
+TENANT_TABLES = (
+    "beneficiary",
+    "beneficiary_key",
+    "beneficiary_identity",
+    "case_file",
+    "case_service",
+    "assessment",
+    "secondary_beneficiary",
+    "consent",
+    "case_note",
+)
 # Keyed by organisation but holding no one's record: ids and actions, replayable responses.
 NOT_TENANT_TABLES = ("audit_event", "idempotency_key")
 PURPOSE = {"purpose": "case_management"}
@@ -36,8 +46,27 @@ async def as_tenant(
 
 async def _records_of(cases: httpx.AsyncClient, owner: Caller, given: str) -> tuple[str, str]:
     beneficiary = await new_beneficiary(cases, owner, identity(given=given))
-    case = await new_case(cases, owner, beneficiary["id"])
-    return beneficiary["id"], case.json()["id"]
+    case_id = (await new_case(cases, owner, beneficiary["id"])).json()["id"]
+    # Something in every table that holds a person's record.
+    for path, body in (
+        (f"/v1/cases/{case_id}/services", {"service_type": "legal"}),
+        (
+            f"/v1/cases/{case_id}/assessments",
+            {"assessed_on": "2026-10-01", "scores": {"safety": 2}},
+        ),
+        (f"/v1/cases/{case_id}/notes", {"category": "safety", "text": f"Threatened {given}"}),
+        (
+            f"/v1/beneficiaries/{beneficiary['id']}/family-members",
+            {"relationship": "child", "sex": "male", "age_group": "child"},
+        ),
+        (
+            f"/v1/beneficiaries/{beneficiary['id']}/consents",
+            {"type": "data_processing", "given_on": "2026-09-01", "language": "sq"},
+        ),
+    ):
+        response = await cases.post(path, json=body, headers=owner.headers)
+        assert response.status_code == 201, response.text
+    return beneficiary["id"], case_id
 
 
 async def test_a_caseworker_gets_nothing_of_another_organisation(
@@ -70,6 +99,14 @@ async def test_a_caseworker_gets_nothing_of_another_organisation(
             json={"beneficiary_id": beneficiary_id, "assistance_started_on": "2026-09-01"},
             headers=other.headers,
         ),
+        await cases.get(f"{c_path}/notes", params=PURPOSE, headers=other.headers),
+        await cases.post(
+            f"{c_path}/notes", json={"category": "general", "text": "x"}, headers=other.headers
+        ),
+        await cases.get(f"{c_path}/services", headers=other.headers),
+        await cases.get(f"{c_path}/assessments", headers=other.headers),
+        await cases.get(f"{b_path}/consents", headers=other.headers),
+        await cases.get(f"{b_path}/family-members", headers=other.headers),
     ]
     assert [response.status_code for response in attempts] == [404] * len(attempts)
     for response in attempts:
@@ -213,9 +250,11 @@ async def test_without_the_application_filter_row_level_security_still_refuses(
             owner.org_id,
         )
 
-    # Bound to the owner, the same SQL sees the records.
+    # Bound to the owner, the same SQL sees the records, in every table.
     async with runtime.transaction():
         await runtime.execute("SELECT set_config('baton.org_id', $1, true)", str(owner.org_id))
+        for table in TENANT_TABLES:
+            assert await runtime.fetchval(f"SELECT count(*) FROM {table}") > 0, table
         assert (
             await runtime.fetchval(
                 "SELECT count(*) FROM case_file WHERE id = $1", uuid.UUID(case_id)

@@ -73,6 +73,14 @@ class Principal:
     scopes: frozenset[str]
     issuer: str
     expires_at: int
+    # Set when a service client acts inside another organisation (intake opens a case in
+    # the receiving NGO): `org_id` is that one, this the token's own, for the audit log.
+    token_org_id: uuid.UUID | None = None
+
+    @property
+    def own_org_id(self) -> uuid.UUID:
+        """The organisation the token belongs to, whichever one the caller acts in."""
+        return self.token_org_id or self.org_id
 
 
 class Unauthenticated(BatonError):

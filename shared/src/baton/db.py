@@ -8,6 +8,7 @@ Services only `flush()`; the commit belongs to this edge.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -102,3 +103,17 @@ async def _request_session(
 
 # scope="function": the commit runs when the endpoint returns, before the response goes out.
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+@asynccontextmanager
+async def command_session(
+    settings: ServiceSettings, application_name: str
+) -> AsyncIterator[AsyncSession]:
+    """One session for a one-off command: committed if the block ends well, then closed."""
+    database = Database(settings, application_name=application_name)
+    try:
+        async with database.sessionmaker() as session:
+            yield session
+            await session.commit()
+    finally:
+        await database.dispose()

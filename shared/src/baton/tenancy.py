@@ -10,16 +10,18 @@ that bound nothing sees no rows at all.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.auth import PrincipalDep
+from baton.auth import Principal, PrincipalDep
 from baton.db import SessionDep
+from baton.errors import BatonError
 
 TENANT_SETTING = "baton.org_id"
+RecordT = TypeVar("RecordT")
 
 # The policy predicate migrations use; NULLIF makes an unbound setting match nothing.
 TENANT_PREDICATE = f"organisation_id = NULLIF(current_setting('{TENANT_SETTING}', true), '')::uuid"
@@ -64,3 +66,30 @@ def definer_read_policy_sql(table: str) -> str:
         f"'CREATE POLICY definer_read ON {table} FOR SELECT TO %I USING (true)', current_user"
         "); END $$"
     )
+
+
+async def get_owned(
+    session: AsyncSession,
+    model: type[RecordT],
+    principal: Principal,
+    missing: BatonError,
+    *,
+    lock: bool = False,
+    **match: Any,
+) -> RecordT:
+    """The record of `model` with these column values in the caller's organisation.
+
+    Another organisation's record raises `missing` exactly as an absent one does, so
+    existence is not revealed. `lock` holds the row until the transaction ends, for
+    updates checked against a version.
+    """
+    table: Any = model
+    query = select(model).where(table.organisation_id == principal.org_id)
+    for name, value in match.items():
+        query = query.where(getattr(table, name) == value)
+    if lock:
+        query = query.with_for_update()
+    record = await session.scalar(query)
+    if record is None:
+        raise missing
+    return record

@@ -9,18 +9,20 @@ import logging
 import sys
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from baton import crypto
-from baton.db import Database
+from baton import crypto, idempotency
+from baton.db import Database, command_session
 from baton.server import Command
 from baton.tenancy import bind_tenant
 from cases_api.audit.service import verify_chain
 from cases_api.beneficiaries.models import BeneficiaryKey
 from cases_api.config import CasesSettings
 from cases_api.demo.load import load_programme
+from cases_api.intake.models import IdempotencyKey
 from cases_api.main import open_vault
 from cases_api.protection import ProtectedDataCorrupt
 
@@ -28,12 +30,8 @@ logger = logging.getLogger("cases_api.commands")
 
 
 async def _verify_audit(settings: CasesSettings) -> int:
-    database = Database(settings, application_name="cases-api-verify-audit")
-    try:
-        async with database.sessionmaker() as session:
-            report = await verify_chain(session)
-    finally:
-        await database.dispose()
+    async with command_session(settings, "cases-api-verify-audit") as session:
+        report = await verify_chain(session)
     sys.stdout.write(
         json.dumps(
             {
@@ -142,8 +140,26 @@ def _run_init_keys(settings: CasesSettings, _: argparse.Namespace) -> None:
     if not settings.blind_index_key_file.exists():
         crypto.BlindIndex.load_or_create(settings.blind_index_key_file)
         created.append("blind-index")
-    logger.info("protection keys ready", extra={"created": created})
+    logger.info("protection keys ready", extra={"keys_created": created})
     sys.stdout.write(json.dumps({"created": created}) + "\n")
+
+
+async def _purge_keys(settings: CasesSettings, hours: float) -> int:
+    async with command_session(settings, "cases-api-purge-idempotency-keys") as session:
+        return await idempotency.purge(session, IdempotencyKey, ttl=timedelta(hours=hours))
+
+
+def _run_purge_keys(settings: CasesSettings, args: argparse.Namespace) -> None:
+    gone = asyncio.run(_purge_keys(settings, args.hours))
+    logger.info("idempotency keys purged", extra={"count": gone})
+    sys.stdout.write(json.dumps({"purged": gone}) + "\n")
+
+
+def _purge_arguments(parser: argparse.ArgumentParser) -> None:
+    default = idempotency.DEFAULT_TTL / timedelta(hours=1)
+    parser.add_argument(
+        "--hours", type=float, default=default, help=f"keep keys this long (default {default:g})"
+    )
 
 
 async def _seed(settings: CasesSettings) -> int:
@@ -160,6 +176,12 @@ def _run_seed_demo(settings: CasesSettings, _: argparse.Namespace) -> None:
 
 
 COMMANDS = (
+    Command(
+        "purge-idempotency-keys",
+        "delete Idempotency-Key records older than their lifetime (run it daily)",
+        _run_purge_keys,
+        _purge_arguments,
+    ),
     Command(
         "init-keys",
         "create the first master key and the blind-index key if absent (never replaces one)",

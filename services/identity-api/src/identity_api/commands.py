@@ -12,7 +12,7 @@ from typing import Any
 
 from baton.auth import OrgKind
 from baton.authz import AUDIENCES
-from baton.db import Database
+from baton.db import command_session
 from baton.server import Command
 from identity_api import demo
 from identity_api.clients import service as client_service
@@ -56,14 +56,8 @@ def _rotate_key_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _with_session(settings: IdentitySettings, work: Any) -> Any:
-    database = Database(settings, application_name="identity-api-command")
-    try:
-        async with database.sessionmaker() as session:
-            result = await work(session)
-            await session.commit()
-            return result
-    finally:
-        await database.dispose()
+    async with command_session(settings, "identity-api-command") as session:
+        return await work(session)
 
 
 def _seed_demo(settings: IdentitySettings, args: argparse.Namespace) -> None:

@@ -38,7 +38,7 @@ async def record(
     event = AuditEvent(
         sequence=(last.sequence + 1) if last is not None else 1,
         actor=principal.subject,
-        actor_organisation_id=principal.org_id,
+        actor_organisation_id=principal.own_org_id,
         organisation_id=organisation_id,
         action=action,
         resource_type=resource_type,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from baton import idempotency
 from baton.auth import Principal
-from baton.authz import Authorize, Forbidden, Permission, permissions_of
+from baton.authz import Authorize, Permission
 from baton.concurrency import (
     IfMatch,
     OptionalIfMatch,
@@ -26,7 +26,6 @@ from cases_api.beneficiaries.exceptions import (
     BeneficiaryNotFound,
     IdentityErased,
     IdentityNotRecorded,
-    PurposeRequired,
 )
 from cases_api.beneficiaries.schemas import (
     BeneficiaryCreate,
@@ -38,6 +37,7 @@ from cases_api.beneficiaries.schemas import (
     IdentityRead,
     IdentitySearch,
 )
+from cases_api.identity_access import INCLUSION_ERRORS, IncludeIdentity
 from cases_api.intake.models import IdempotencyKey
 from cases_api.protection import (
     IdentityVault,
@@ -132,7 +132,7 @@ async def search_beneficiaries(
     "/{beneficiary_id}",
     response_model=BeneficiaryRead,
     responses=problem_responses(
-        BeneficiaryNotFound, IdentityErased, Forbidden, PurposeRequired, *IDENTITY_ERRORS
+        BeneficiaryNotFound, IdentityErased, *INCLUSION_ERRORS, *IDENTITY_ERRORS
     ),
 )
 async def read_beneficiary(
@@ -141,24 +141,14 @@ async def read_beneficiary(
     principal: CaseReader,
     vault: Vault,
     response: Response,
-    include: Annotated[
-        Literal["identity"] | None,
-        Query(description="`identity` adds the decrypted identity (needs case:read_identity)"),
-    ] = None,
-    purpose: Annotated[
-        AccessPurpose | None, Query(description="Required with include=identity")
-    ] = None,
+    inclusion: IncludeIdentity,
 ) -> BeneficiaryRead:
     """One beneficiary of your organisation; another organisation's is not found."""
     beneficiary = await service.get(session, principal, beneficiary_id)
     read = _read(beneficiary, has_identity=await service.has_identity(session, beneficiary.id))
-    if include == "identity":
-        if Permission.case_read_identity not in permissions_of(principal):
-            raise Forbidden("This requires the `case:read_identity` permission.")
-        if purpose is None:
-            raise PurposeRequired()
+    if inclusion.purpose is not None:
         read.identity, _ = await service.read_identity(
-            session, principal, vault, beneficiary, purpose
+            session, principal, vault, beneficiary, inclusion.purpose
         )
     set_etag(response, beneficiary.version)
     return read

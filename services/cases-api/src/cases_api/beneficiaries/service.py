@@ -19,6 +19,7 @@ from baton.concurrency import PreconditionRequired, check_version
 from baton.crypto import normalise_name
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
+from baton.tenancy import get_owned
 from cases_api.audit import service as audit
 from cases_api.beneficiaries.exceptions import (
     BeneficiaryNotFound,
@@ -54,16 +55,9 @@ def identity_index(vault: IdentityVault, identity: Identity) -> bytes | None:
 async def get(
     session: AsyncSession, principal: Principal, beneficiary_id: uuid.UUID, *, lock: bool = False
 ) -> Beneficiary:
-    query = select(Beneficiary).where(
-        col(Beneficiary.id) == beneficiary_id,
-        col(Beneficiary.organisation_id) == principal.org_id,
+    return await get_owned(
+        session, Beneficiary, principal, BeneficiaryNotFound(), lock=lock, id=beneficiary_id
     )
-    if lock:
-        query = query.with_for_update()
-    beneficiary = await session.scalar(query)
-    if beneficiary is None:
-        raise BeneficiaryNotFound()
-    return beneficiary
 
 
 async def has_identity(session: AsyncSession, beneficiary_id: uuid.UUID) -> bool:

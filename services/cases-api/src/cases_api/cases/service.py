@@ -15,6 +15,7 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
+from baton.tenancy import get_owned
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.cases.exceptions import CaseClosed, CaseNotFound, InvalidCaseDates
@@ -57,15 +58,7 @@ def to_read(case: Case, today: date | None = None) -> CaseRead:
 async def get(
     session: AsyncSession, principal: Principal, case_id: uuid.UUID, *, lock: bool = False
 ) -> Case:
-    query = select(Case).where(
-        col(Case.id) == case_id, col(Case.organisation_id) == principal.org_id
-    )
-    if lock:
-        query = query.with_for_update()
-    case = await session.scalar(query)
-    if case is None:
-        raise CaseNotFound()
-    return case
+    return await get_owned(session, Case, principal, CaseNotFound(), lock=lock, id=case_id)
 
 
 def _apply_reflection(case: Case, reflection: ReflectionPeriod, rules: ReflectionRules) -> None:

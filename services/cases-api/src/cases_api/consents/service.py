@@ -20,6 +20,7 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
+from baton.tenancy import get_owned
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.consents.exceptions import ConsentNotFound, ConsentWithdrawn, InvalidConsent
@@ -61,17 +62,15 @@ async def get(
     *,
     lock: bool = False,
 ) -> Consent:
-    query = select(Consent).where(
-        col(Consent.id) == consent_id,
-        col(Consent.beneficiary_id) == beneficiary_id,
-        col(Consent.organisation_id) == principal.org_id,
+    return await get_owned(
+        session,
+        Consent,
+        principal,
+        ConsentNotFound(),
+        lock=lock,
+        id=consent_id,
+        beneficiary_id=beneficiary_id,
     )
-    if lock:
-        query = query.with_for_update()
-    consent = await session.scalar(query)
-    if consent is None:
-        raise ConsentNotFound()
-    return consent
 
 
 async def record(

@@ -84,9 +84,11 @@ async def open_case(
     """Open the referral's beneficiary and case; True if opened now, False if before."""
     await bind_tenant(session, data.organisation_id)
     # The beneficiary and case services write in their caller's organisation; here
-    # that is the receiving one, not the caller's own (the platform). The audit log
-    # still names the real caller: `intake.open` below records its organisation.
-    receiver = dataclasses.replace(principal, org_id=data.organisation_id)
+    # that is the receiving one, not the caller's own (the platform), which the audit
+    # log keeps as the actor's organisation.
+    receiver = dataclasses.replace(
+        principal, org_id=data.organisation_id, token_org_id=principal.org_id
+    )
     existing = await _existing(session, receiver, data)
     if existing is not None:
         return existing, False

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from baton.auth import Principal
 from baton.pagination import PageParams, paginate
+from baton.tenancy import get_owned
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.beneficiaries.exceptions import IdentityErased
@@ -134,14 +135,8 @@ async def read_one(
     purpose: AccessPurpose,
 ) -> NoteRead:
     beneficiary = await _beneficiary_of(session, principal, case_id)
-    note = await session.scalar(
-        select(CaseNote).where(
-            col(CaseNote.id) == note_id,
-            col(CaseNote.case_id) == case_id,
-            col(CaseNote.organisation_id) == principal.org_id,
-        )
+    note = await get_owned(
+        session, CaseNote, principal, NoteNotFound(), id=note_id, case_id=case_id
     )
-    if note is None:
-        raise NoteNotFound()
     data_key = await beneficiary_service.opening_key(session, vault, beneficiary)
     return await _read(session, principal, vault, data_key, note, purpose)

@@ -19,6 +19,7 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
+from baton.tenancy import get_owned
 from cases_api.audit import service as audit
 from cases_api.cases import service as case_service
 from cases_api.cases.exceptions import CaseClosed
@@ -62,17 +63,15 @@ async def _find(
     *,
     lock: bool = False,
 ) -> CaseService:
-    query = select(CaseService).where(
-        col(CaseService.id) == service_id,
-        col(CaseService.case_id) == case_id,
-        col(CaseService.organisation_id) == principal.org_id,
+    return await get_owned(
+        session,
+        CaseService,
+        principal,
+        CaseServiceNotFound(),
+        lock=lock,
+        id=service_id,
+        case_id=case_id,
     )
-    if lock:
-        query = query.with_for_update()
-    service = await session.scalar(query)
-    if service is None:
-        raise CaseServiceNotFound()
-    return service
 
 
 async def get(

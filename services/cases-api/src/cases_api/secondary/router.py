@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 
 from baton.auth import Principal
-from baton.authz import Authorize, Forbidden, Permission, permissions_of
+from baton.authz import Authorize, Permission
 from baton.concurrency import IfMatch, PreconditionFailed, PreconditionRequired, set_etag
 from baton.errors import problem_responses
 from baton.pagination import Page, PageParams, page_of, page_params
@@ -18,8 +18,8 @@ from cases_api.beneficiaries.exceptions import (
     BeneficiaryNotFound,
     IdentityErased,
     IdentityNotRecorded,
-    PurposeRequired,
 )
+from cases_api.identity_access import INCLUSION_ERRORS, IncludeIdentity
 from cases_api.protection import (
     IdentityVault,
     ProtectedDataCorrupt,
@@ -29,7 +29,6 @@ from cases_api.protection import (
 from cases_api.secondary import service
 from cases_api.secondary.exceptions import FamilyMemberNotFound
 from cases_api.secondary.schemas import SecondaryCreate, SecondaryRead, SecondaryUpdate
-from cases_api.vocabulary import AccessPurpose
 
 CaseReader = Annotated[Principal, Authorize(Permission.case_read)]
 CaseWriter = Annotated[Principal, Authorize(Permission.case_write)]
@@ -90,8 +89,7 @@ async def list_family_members(
         FamilyMemberNotFound,
         IdentityNotRecorded,
         IdentityErased,
-        Forbidden,
-        PurposeRequired,
+        *INCLUSION_ERRORS,
         *IDENTITY_ERRORS,
     ),
 )
@@ -102,25 +100,15 @@ async def read_family_member(
     principal: CaseReader,
     vault: Vault,
     response: Response,
-    include: Annotated[
-        Literal["identity"] | None,
-        Query(description="`identity` adds the decrypted identity (needs case:read_identity)"),
-    ] = None,
-    purpose: Annotated[
-        AccessPurpose | None, Query(description="Required with include=identity")
-    ] = None,
+    inclusion: IncludeIdentity,
 ) -> SecondaryRead:
     """One family member; with `include=identity`, a read written to the audit log."""
     primary = await beneficiary_service.get(session, principal, beneficiary_id)
     secondary = await service.get(session, principal, primary.id, secondary_id)
     read = service.to_read(secondary, primary)
-    if include == "identity":
-        if Permission.case_read_identity not in permissions_of(principal):
-            raise Forbidden("This requires the `case:read_identity` permission.")
-        if purpose is None:
-            raise PurposeRequired()
+    if inclusion.purpose is not None:
         read.identity = await service.read_identity(
-            session, principal, vault, primary, secondary, purpose
+            session, principal, vault, primary, secondary, inclusion.purpose
         )
     set_etag(response, secondary.version)
     return read

@@ -19,6 +19,7 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
+from baton.tenancy import get_owned
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.beneficiaries.exceptions import IdentityErased, IdentityNotRecorded
@@ -52,17 +53,15 @@ async def get(
     *,
     lock: bool = False,
 ) -> SecondaryBeneficiary:
-    query = select(SecondaryBeneficiary).where(
-        col(SecondaryBeneficiary.id) == secondary_id,
-        col(SecondaryBeneficiary.beneficiary_id) == beneficiary_id,
-        col(SecondaryBeneficiary.organisation_id) == principal.org_id,
+    return await get_owned(
+        session,
+        SecondaryBeneficiary,
+        principal,
+        FamilyMemberNotFound(),
+        lock=lock,
+        id=secondary_id,
+        beneficiary_id=beneficiary_id,
     )
-    if lock:
-        query = query.with_for_update()
-    secondary = await session.scalar(query)
-    if secondary is None:
-        raise FamilyMemberNotFound()
-    return secondary
 
 
 def _seal(
