@@ -18,9 +18,10 @@ class CasesSettings(ServiceSettings):
 
     # Master keys that wrap each beneficiary's data key; the first is made on first run
     # outside production. `python -m cases_api rotate-master-key` adds one.
-    master_keys_dir: Path = Path(".data/cases-master-keys")
-    # Key of the HMAC blind index used to find duplicates without plaintext.
-    blind_index_key_file: Path = Path(".data/cases-blind-index.key")
+    master_keys_dir: Path = Path(".data/cases-keys/master")
+    # Key of the HMAC blind index used to find duplicates without plaintext. Its folder
+    # is made private (0700): never put it straight into a folder others must enter.
+    blind_index_key_file: Path = Path(".data/cases-keys/blind-index.key")
     # Reflection and recovery period per jurisdiction (ISO 3166-1 alpha-2), in days;
     # elsewhere the Council of Europe Convention's minimum.
     reflection_period_days: dict[str, int] = Field(default_factory=lambda: {"BE": 45})

@@ -133,8 +133,11 @@ class Stack:
             }
         if spec.route == "cases":
             env |= {
-                "CASES_MASTER_KEYS_DIR": str(self.options.data_dir / "cases-master-keys"),
-                "CASES_BLIND_INDEX_KEY_FILE": str(self.options.data_dir / "cases-blind-index.key"),
+                # A folder of their own: key files make their folder private (0700).
+                "CASES_MASTER_KEYS_DIR": str(self.options.data_dir / "cases-keys" / "master"),
+                "CASES_BLIND_INDEX_KEY_FILE": str(
+                    self.options.data_dir / "cases-keys" / "blind-index.key"
+                ),
             }
         return env
 
