@@ -12,18 +12,16 @@ import asyncio
 import json
 import logging
 import socket
-import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,6 +32,7 @@ from baton.context import request_id_var
 from baton.http import ClientCredentials, ServiceClient, TokenRequestFailed
 from baton.logs import JsonFormatter
 from baton.stack.databases import ServiceDatabase
+from baton.testing import serving
 from baton.testing_issuer import TestIssuer
 from identity_api.config import IdentitySettings
 from identity_api.main import create_app
@@ -54,36 +53,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port  # closed again: nothing listens there
-
-
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Serve `app` with uvicorn on a loopback port in a thread; yields its URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        loop="asyncio",
-        lifespan="on",
-        # No logging setup of uvicorn's own: its `access_log=False` rewires a global logger.
-        log_config=None,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
 
 
 class TokenEndpointCounter:

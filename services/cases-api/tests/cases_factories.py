@@ -6,14 +6,14 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from baton.testing_issuer import TestIssuer
+# Callers are minted by the kit's test issuer; re-exported for the tests of this service.
+from baton.testing_issuer import Caller as Caller
+from baton.testing_issuer import CallerFactory as CallerFactory
+from baton.testing_issuer import caller_factory as caller_factory
 
 # Values planted in identities; tests assert they never appear where they must not.
 PLANTED_GIVEN = "Mirela"
@@ -21,44 +21,6 @@ PLANTED_FAMILY = "Zhupaniqi"
 PLANTED_BIRTH_DATE = "1994-07-19"
 PLANTED_PHONE = "+355691234567"
 PLANTED_DOCUMENT = "BA7734521"
-
-
-@dataclass(frozen=True)
-class Caller:
-    org_id: uuid.UUID
-    org_kind: str
-    roles: tuple[str, ...]
-    headers: dict[str, str] = field(repr=False)
-    subject: str = ""
-
-    def with_headers(self, **extra: str) -> dict[str, str]:
-        return {**self.headers, **{k.replace("_", "-"): v for k, v in extra.items()}}
-
-
-CallerFactory = Callable[..., Caller]
-
-
-def caller_factory(issuer: TestIssuer) -> CallerFactory:
-    def make(
-        org_kind: str = "ngo",
-        roles: list[str] | None = None,
-        org_id: uuid.UUID | None = None,
-        scope: str | None = None,
-    ) -> Caller:
-        organisation = org_id or uuid.uuid4()
-        claims = issuer.claims(org_id=organisation, org_kind=org_kind, roles=roles or [])
-        if scope is not None:
-            claims["scope"] = scope
-        token = issuer.sign(claims)
-        return Caller(
-            org_id=organisation,
-            org_kind=org_kind,
-            roles=tuple(roles or []),
-            headers={"Authorization": f"Bearer {token}"},
-            subject=str(claims["sub"]),
-        )
-
-    return make
 
 
 def identity(

@@ -37,6 +37,10 @@ class Permission(StrEnum):
     referral_submit = "referral:submit"
     referral_read = "referral:read"
     referral_decide = "referral:decide"
+    referral_work = "referral:work"
+    directory_read = "directory:read"
+    directory_manage = "directory:manage"
+    webhook_manage = "webhook:manage"
     grant_read = "grant:read"
     grant_manage = "grant:manage"
     grant_report_submit = "grant_report:submit"
@@ -62,6 +66,9 @@ _CASEWORKER = frozenset(
         Permission.case_write,
         Permission.case_read_identity,
         Permission.referral_read,
+        # Acknowledge, ask for information, start, hold, complete: the daily handling.
+        Permission.referral_work,
+        Permission.directory_read,
     }
 )
 
@@ -73,7 +80,11 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         Permission.case_close,
         Permission.case_erase,
         Permission.stats_read,
+        # Accept, reject, forward; refer onward; keep the organisation's directory entry.
         Permission.referral_decide,
+        Permission.referral_submit,
+        Permission.directory_manage,
+        Permission.webhook_manage,
         Permission.grant_report_submit,
         Permission.grant_read,
     },
@@ -83,6 +94,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.organisation_read,
             Permission.referral_submit,
             Permission.referral_read,
+            Permission.directory_read,
+            Permission.webhook_manage,
         }
     ),
     Role.grant_manager: frozenset(
@@ -115,6 +128,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.audit_read,
             # Suppressed aggregates only; never a record or an identity.
             Permission.stats_read,
+            Permission.directory_read,
+            Permission.directory_manage,
         }
     ),
 }

@@ -83,3 +83,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         uvicorn_logger.propagate = True
     # Access lines come from Baton's own middleware (with request id, without query strings).
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request's full URL at INFO: a query string or a partner's
+    # webhook URL may carry identifiers or tokens. Baton's clients log their own lines.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -8,13 +8,18 @@ otherwise an embedded PostgreSQL is started in a temporary directory.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from baton.migrations import MigrationTree
 from baton.stack.databases import ServiceDatabase, provision
@@ -103,3 +108,37 @@ def stack(tmp_path_factory: pytest.TempPathFactory, external_issuer: TestIssuer)
 def tokens(stack: Stack) -> PersonaTokens:
     """`tokens("caseworker")`: a demo persona's access token from the running stack."""
     return PersonaTokens(stack.gateway_url, load_personas(stack.options.demo_credentials))
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serve `app` with uvicorn on a loopback port in a thread; yields its URL.
+
+    For a peer that must be reached over real HTTP (a webhook receiver, a service
+    another service calls), where an in-process transport would not do.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        loop="asyncio",
+        lifespan="on",
+        # No logging setup of uvicorn's own: its `access_log=False` rewires a global logger.
+        log_config=None,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()

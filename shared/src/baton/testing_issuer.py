@@ -11,8 +11,9 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -107,3 +108,43 @@ class TestIssuer:
 
     def sign(self, claims: Mapping[str, Any], *, kid: str | None = None) -> str:
         return jose.sign(claims, self.private_key_pem, kid=kid or self.kid, algorithm="RS256")
+
+
+@dataclass(frozen=True)
+class Caller:
+    org_id: uuid.UUID
+    org_kind: str
+    roles: tuple[str, ...]
+    headers: dict[str, str] = field(repr=False)
+    subject: str = ""
+
+    def with_headers(self, **extra: str) -> dict[str, str]:
+        return {**self.headers, **{k.replace("_", "-"): v for k, v in extra.items()}}
+
+
+CallerFactory = Callable[..., Caller]
+
+
+def caller_factory(issuer: TestIssuer) -> CallerFactory:
+    """`make(org_kind, roles, org_id=..., scope=...)`: a signed-in caller of an organisation."""
+
+    def make(
+        org_kind: str = "ngo",
+        roles: list[str] | None = None,
+        org_id: uuid.UUID | None = None,
+        scope: str | None = None,
+    ) -> Caller:
+        organisation = org_id or uuid.uuid4()
+        claims = issuer.claims(org_id=organisation, org_kind=org_kind, roles=roles or [])
+        if scope is not None:
+            claims["scope"] = scope
+        token = issuer.sign(claims)
+        return Caller(
+            org_id=organisation,
+            org_kind=org_kind,
+            roles=tuple(roles or []),
+            headers={"Authorization": f"Bearer {token}"},
+            subject=str(claims["sub"]),
+        )
+
+    return make

@@ -13,6 +13,7 @@ from baton.app import ServiceInfo, create_service_app
 from baton.authz import VICTIM_DATA_ORG_KINDS
 from baton.migrations import MigrationTree
 from baton.settings import Environment, ServiceSettings, load_settings
+from baton.vault import open_master_keys
 from cases_api.api import ROUTERS
 from cases_api.config import CasesSettings
 from cases_api.protection import IdentityVault
@@ -36,17 +37,9 @@ SERVICE = ServiceInfo(
 def open_vault(settings: CasesSettings) -> IdentityVault:
     """The keys protecting identities. Outside production the first ones are generated;
     in production missing keys are never replaced: identity access fails closed (503)."""
-    ring: crypto.MasterKeyRing | None
-    index: crypto.BlindIndex | None = None
     production = settings.environment == Environment.production
-    try:
-        if production:
-            ring = crypto.MasterKeyRing.load(settings.master_keys_dir)
-        else:
-            ring = crypto.MasterKeyRing.load_or_create(settings.master_keys_dir)
-    except crypto.CryptoError:
-        logger.error("master keys unavailable: identity access is refused until they are")
-        ring = None
+    ring = open_master_keys(settings.master_keys_dir, create=not production)
+    index: crypto.BlindIndex | None = None
     if not production or settings.blind_index_key_file.exists():
         index = crypto.BlindIndex.load_or_create(settings.blind_index_key_file)
     else:

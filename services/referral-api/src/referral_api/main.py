@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from baton.app import ServiceInfo, create_service_app
 from baton.authz import VICTIM_DATA_ORG_KINDS
+from baton.db import Database
+from baton.http import ClientCredentials, ServiceClient
 from baton.migrations import MigrationTree
-from baton.settings import ServiceSettings, load_settings
+from baton.outbox import OutboxWorker
+from baton.settings import Environment, ServiceSettings, load_settings
+from baton.vault import EnvelopeVault, open_master_keys
+from referral_api.api import ROUTERS
 from referral_api.config import ReferralSettings
+from referral_api.outbox import OutboxMessage
+from referral_api.worker import WorkerContext, build_handlers
 
 SERVICE = ServiceInfo(
     name="referral-api",
@@ -23,6 +35,59 @@ SERVICE = ServiceInfo(
 )
 
 
+def open_vault(settings: ReferralSettings) -> EnvelopeVault:
+    """The keys of person packets; never generated in production (fail closed: 503)."""
+    production = settings.environment == Environment.production
+    ring = open_master_keys(settings.master_keys_dir, create=not production)
+    return EnvelopeVault(ring, keys_dir=settings.master_keys_dir)
+
+
+def cases_client(settings: ReferralSettings) -> ServiceClient | None:
+    if settings.intake_client_id is None or settings.intake_client_secret is None:
+        return None
+    credentials = ClientCredentials(
+        token_url=settings.token_url,
+        client_id=settings.intake_client_id,
+        client_secret=settings.intake_client_secret,
+        audience="cases-api",
+        scopes=("cases:intake",),
+    )
+    return ServiceClient(settings.cases_api_url, credentials)
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The ASGI application; settings come from `REFERRALS_*` variables unless given."""
-    return create_service_app(SERVICE, settings or load_settings(ReferralSettings))
+    referral_settings = settings or load_settings(ReferralSettings)
+    assert isinstance(referral_settings, ReferralSettings)
+
+    @asynccontextmanager
+    async def worker(app: FastAPI) -> AsyncIterator[None]:
+        database: Database = app.state.database
+        vault = open_vault(referral_settings)
+        cases = cases_client(referral_settings)
+        app.state.vault = vault
+        context = WorkerContext(referral_settings, database.sessionmaker, vault, cases)
+        app.state.worker_context = context
+        outbox = OutboxWorker(
+            database.sessionmaker,
+            OutboxMessage,
+            build_handlers(context),
+            poll_seconds=referral_settings.outbox_poll_seconds,
+            max_attempts=referral_settings.outbox_max_attempts,
+            backoff_seconds=referral_settings.outbox_backoff_seconds,
+            max_backoff_seconds=referral_settings.outbox_max_backoff_seconds,
+        )
+        app.state.outbox = outbox
+        stop = asyncio.Event()
+        task = asyncio.create_task(outbox.run(stop)) if referral_settings.run_outbox else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if cases is not None:
+                await cases.aclose()
+
+    return create_service_app(SERVICE, referral_settings, ROUTERS, service_lifespan=worker)

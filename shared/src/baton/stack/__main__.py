@@ -47,7 +47,9 @@ def run(options: StackOptions) -> int:
         say("Demo personas (client id and secret in .data/demo-clients.json); a token for one:")
         say("  make -s token PERSONA=caseworker    # or case-manager, other-ngo-caseworker,")
         say("                                      # referrer, grant-manager, donor-viewer,")
-        say("                                      # auditor, platform-admin")
+        say("                                      # auditor, platform-admin, and the")
+        say("                                      # service clients referral-service,")
+        say("                                      # grants-service")
         say(f"Logs: {stack.log_dir}/   Stop: Ctrl-C")
         while True:
             dead = stack.dead_process()

@@ -22,6 +22,7 @@ from baton.stack.databases import (
     uses_external_server,
 )
 from baton.stack.gateway import GatewayIssuer, GatewayLayout, Upstream, internal_issuer, render
+from baton.stack.personas import load_personas
 from baton.stack.postgres import EmbeddedPostgres, free_port
 from baton.stack.processes import ManagedProcess, ProcessDied
 from baton.stack.services import SERVICES, ServiceSpec
@@ -139,6 +140,28 @@ class Stack:
                     self.options.data_dir / "cases-keys" / "blind-index.key"
                 ),
             }
+        if spec.route == "referrals":
+            env |= self._referral_env()
+        return env
+
+    def _referral_env(self) -> dict[str, str]:
+        """The hand-off to cases-api, as the demo's `referral-service` client."""
+        env = {
+            "REFERRALS_MASTER_KEYS_DIR": str(self.options.data_dir / "referrals-keys" / "master"),
+            "REFERRALS_CASES_API_URL": f"http://127.0.0.1:{self.service_ports['cases']}",
+            "REFERRALS_TOKEN_URL": (
+                f"http://127.0.0.1:{self.service_ports['identity']}/v1/oauth/token"
+            ),
+            # Partners' test receivers run on this machine.
+            "REFERRALS_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+        }
+        if self.options.demo_credentials.exists():
+            service = load_personas(self.options.demo_credentials).get("referral-service")
+            if service is not None:
+                env |= {
+                    "REFERRALS_INTAKE_CLIENT_ID": service.client_id,
+                    "REFERRALS_INTAKE_CLIENT_SECRET": service.client_secret,
+                }
         return env
 
     def run_command(self, spec: ServiceSpec, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,195 @@
+"""The transactional outbox: side effects that must happen once the work commits.
+
+A service writes a message in the same transaction as the change that calls for
+it (a hand-off to another service, a webhook); if the transaction rolls back, the
+message never existed. A worker then delivers each message at least once:
+it claims due messages with `FOR UPDATE SKIP LOCKED` (several workers never take
+the same one), runs the topic's handler, and marks the message done in the same
+transaction. A failing handler is retried with exponential back-off and ends
+dead-lettered after `max_attempts`; a dead message can be replayed. Handlers must
+be idempotent (the receiver may have acted before a crash lost our commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from baton.db import utcnow
+
+logger = logging.getLogger("baton.outbox")
+
+
+def outbox_table(metadata: sa.MetaData, name: str = "outbox_message") -> sa.Table:
+    """The outbox, in a service's own metadata (and its migrations)."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("topic", sa.String(100), nullable=False),
+        # Ids and codes only: never an identity (messages are logged and kept).
+        sa.Column("payload", JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("available_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        # The last failure's exception type or status, never its message.
+        sa.Column("last_error", sa.String(200), nullable=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("dead_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Index(
+            f"ix_{name}_due",
+            "available_at",
+            postgresql_where=sa.text("processed_at IS NULL AND dead_at IS NULL"),
+        ),
+    )
+
+
+async def enqueue(
+    session: AsyncSession,
+    table: sa.Table,
+    topic: str,
+    payload: Mapping[str, Any],
+    *,
+    available_at: datetime | None = None,
+) -> uuid.UUID:
+    """Add a message in the caller's transaction; it exists only if that commits."""
+    message_id = uuid.uuid4()
+    now = utcnow()
+    await session.execute(
+        sa.insert(table).values(
+            id=message_id,
+            topic=topic,
+            payload=dict(payload),
+            created_at=now,
+            available_at=available_at or now,
+            attempts=0,
+        )
+    )
+    return message_id
+
+
+class RetryLater(Exception):
+    """A handler's way to say: not now (the peer is down, or asked to wait)."""
+
+    def __init__(self, reason: str, after_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after_seconds = after_seconds
+
+
+class Permanent(Exception):
+    """A handler's way to say: this message can never succeed; dead-letter it now."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# (session of the message's transaction, message id, payload) -> None
+Handler = Callable[[AsyncSession, uuid.UUID, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class OutboxWorker:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    table: sa.Table
+    handlers: Mapping[str, Handler]
+    poll_seconds: float = 1.0
+    max_attempts: int = 10
+    backoff_seconds: float = 2.0
+    max_backoff_seconds: float = 600.0
+    batch_size: int = 20
+
+    def _delay(self, attempts: int, asked: float | None) -> float:
+        if asked is not None:
+            return min(asked, self.max_backoff_seconds)
+        ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2.0 ** (attempts - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: no thundering herd
+
+    async def run_once(self) -> int:
+        """Handle the messages due now, one transaction each; returns how many were tried."""
+        tried = 0
+        while tried < self.batch_size:
+            async with self.sessionmaker() as session, session.begin():
+                row = (
+                    await session.execute(
+                        sa.select(self.table)
+                        .where(
+                            self.table.c.processed_at.is_(None),
+                            self.table.c.dead_at.is_(None),
+                            self.table.c.available_at <= sa.func.now(),
+                        )
+                        .order_by(self.table.c.available_at)
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).first()
+                if row is None:
+                    return tried
+                tried += 1
+                await self._handle(session, row)
+        return tried
+
+    async def _handle(self, session: AsyncSession, row: sa.Row[Any]) -> None:
+        values: dict[str, Any] = {"attempts": row.attempts + 1}
+        handler = self.handlers.get(row.topic)
+        fields = {"message_id": str(row.id), "topic": row.topic, "attempt": row.attempts + 1}
+        try:
+            if handler is None:
+                raise Permanent("no handler for this topic")
+            # A savepoint: a failing handler's writes are undone, the bookkeeping is not.
+            async with session.begin_nested():
+                await handler(session, row.id, dict(row.payload))
+        except Permanent as exc:
+            values |= {"dead_at": utcnow(), "last_error": exc.reason[:200]}
+            logger.error("outbox message dead-lettered", extra={**fields, "reason": exc.reason})
+        except Exception as exc:  # every other failure is retried, then dead-lettered
+            reason = exc.reason if isinstance(exc, RetryLater) else type(exc).__name__
+            values["last_error"] = reason[:200]
+            if row.attempts + 1 >= self.max_attempts:
+                values["dead_at"] = utcnow()
+                logger.error("outbox message dead-lettered", extra={**fields, "reason": reason})
+            else:
+                asked = exc.after_seconds if isinstance(exc, RetryLater) else None
+                delay = self._delay(row.attempts + 1, asked)
+                values["available_at"] = utcnow() + timedelta(seconds=delay)
+                logger.warning("outbox message retried", extra={**fields, "reason": reason})
+        else:
+            values |= {"processed_at": utcnow(), "last_error": None}
+        await session.execute(
+            sa.update(self.table).where(self.table.c.id == row.id).values(**values)
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set; a failing poll (database down) is logged and retried."""
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception as exc:
+                logger.error("outbox poll failed", extra={"error_type": type(exc).__name__})
+                busy = 0
+            if busy == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+                except TimeoutError:
+                    pass
+
+
+async def replay(session: AsyncSession, table: sa.Table, message_id: uuid.UUID) -> bool:
+    """Bring a dead-lettered message back (attempts reset); False if it is not dead."""
+    result = await session.execute(
+        sa.update(table)
+        .where(table.c.id == message_id, table.c.dead_at.is_not(None))
+        .values(dead_at=None, attempts=0, available_at=utcnow(), last_error=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
