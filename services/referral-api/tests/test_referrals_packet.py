@@ -114,6 +114,30 @@ async def test_the_referrer_reads_its_own_packet_whole_without_a_disclosure(
     assert count == 0
 
 
+async def test_after_the_hand_off_the_referrer_no_longer_reads_the_packet(
+    referrals: httpx.AsyncClient, caller: CallerFactory, superuser: asyncpg.Connection
+) -> None:
+    people = parties(caller)
+    referral = await submit(referrals, people.referrer, people.recipient)
+    await step(referrals, people.manager, referral["id"], "accept")
+    # As the hand-off handler records it once cases-api opened the case.
+    await superuser.execute(
+        "UPDATE referral SET handed_off_at = now(), case_id = $2 WHERE id = $1",
+        uuid.UUID(referral["id"]),
+        uuid.uuid4(),
+    )
+    path = f"{REFERRALS}/{referral['id']}/packet"
+    refused = await referrals.get(path, headers=people.referrer.headers)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "packet-not-released"
+    assert PLANTED_FAMILY not in refused.text
+    # The recipient still reads it until the purge; the referrer still sees the status.
+    assert (await referrals.get(path, headers=people.manager.headers)).status_code == 200
+    status = await referrals.get(f"{REFERRALS}/{referral['id']}", headers=people.referrer.headers)
+    assert status.json()["status"] == "accepted"
+    assert status.json()["case_id"] is None  # case content is the recipient's only
+
+
 async def test_a_referral_without_a_packet_has_none_to_read(
     referrals: httpx.AsyncClient, caller: CallerFactory
 ) -> None:

@@ -51,6 +51,14 @@ class ManagedProcess:
             self.process.wait(timeout)
 
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown hook runs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.kill()
+        self.process.wait(10)
+
+
 class ProcessDied(RuntimeError):
     def __init__(self, managed: ManagedProcess) -> None:
         super().__init__(

@@ -276,6 +276,10 @@ class Stack:
         layout = self.gateway_layout(listen_port=self.gateway_port, admin_port=self.admin_port)
         self.processes.append(self.launch_gateway(layout))
 
+    def process(self, name: str) -> ManagedProcess:
+        """The managed process of a service (`cases-api`) or of the gateway."""
+        return next(managed for managed in self.processes if managed.name == name)
+
     def dead_process(self) -> ManagedProcess | None:
         return next((p for p in self.processes if p.exit_code is not None), None)
 

@@ -205,6 +205,10 @@ async def read_packet(
     if not referral.has_packet:
         raise PacketNotRecorded()
     if is_referrer(principal, referral):
+        if referral.handed_off_at is not None:
+            # The closed loop tells the referrer the person was taken in; what it sent
+            # now lives in the receiving organisation's case, not in the referrer's view.
+            raise PacketNotReleased("After the hand-off the packet is the recipient's only.")
         if referral.parent_referral_id is not None:
             # A forward passes the packet on unread: only its new recipient may open it.
             raise PacketNotReleased("A forwarded packet is released to its new recipient only.")
