@@ -152,6 +152,23 @@ class World:
             return self.foreign_referral()
         return self._create(org, "/referrals/v1/referrals", _referral_body(self.other_org, draft))
 
+    def awaiting_information(self, org: str) -> str:
+        """A referral `org` sent, on which the matrix's organisation asked for information."""
+        referral_id = self.sent_referral(org)
+        if org == self.other_org or self.keepers.get(org) is None:
+            return referral_id
+        path = f"/referrals/v1/referrals/{referral_id}"
+        etag = self.call(MATRIX_MANAGER, "GET", path).headers["etag"]
+        asked = self.call(
+            MATRIX_MANAGER,
+            "POST",
+            f"{path}/request-info",
+            json={"reason_code": "risk_assessment"},
+            headers={"if-match": etag},
+        )
+        assert asked.status_code == 200, asked.text
+        return referral_id
+
     def received_referral(self, org: str, *steps: str) -> str:
         """A referral the police sent to `org`, taken through `steps` by `org`'s keeper."""
         if org == self.other_org:
@@ -190,16 +207,29 @@ class World:
     def provider(self, org: str) -> str:
         """The directory entry of `org` (the platform has none: the matrix's stands in)."""
         org = self.other_org if org == self.org_of("platform-admin") else org
-        return self.kept(
-            "provider",
-            org,
-            lambda o: self._create(
-                o, "/referrals/v1/providers", _provider_body(o), "platform-admin"
-            ),
-        )
+        return self.kept("provider", org, self.new_provider)
 
     def new_provider(self, org: str) -> str:
-        return self._create(org, "/referrals/v1/providers", _provider_body(org), "platform-admin")
+        created = self.call(
+            "platform-admin", "POST", "/referrals/v1/providers", json=_provider_body(org)
+        )
+        if created.status_code == 201:
+            return str(created.json()["id"])
+        # The demo data gave this organisation its entry already: find it.
+        assert created.status_code == 409, created.text
+        cursor: str | None = None
+        while True:
+            page = self.call(
+                "platform-admin",
+                "GET",
+                "/referrals/v1/providers",
+                params={"limit": 100, **({"cursor": cursor} if cursor else {})},
+            ).json()
+            for entry in page["items"]:
+                if entry["organisation_id"] == org:
+                    return str(entry["id"])
+            cursor = page["next_cursor"]
+            assert cursor is not None, f"no directory entry of {org}"
 
     def provider_service(self, org: str, provider_id: str) -> str:
         path = f"/referrals/v1/providers/{provider_id}/services"

@@ -15,7 +15,8 @@ RUN uv sync --frozen --no-dev --no-editable --package "baton-${SERVICE}" \
 FROM python:3.11-slim
 ARG MODULE
 RUN useradd --system --uid 10001 --no-create-home baton \
-    && install -d -o 10001 -m 0700 /var/lib/baton/signing-keys /var/lib/baton/cases-keys
+    && install -d -o 10001 -m 0700 /var/lib/baton/signing-keys /var/lib/baton/cases-keys \
+       /var/lib/baton/referrals-keys
 COPY --from=build /src/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -125,6 +125,8 @@ STEP_BODIES: dict[str, dict[str, Any]] = {
     "hold": {"reason_code": "awaiting_capacity"},
     "fail": {"reason_code": "lost_contact"},
     "request-info": {"reason_code": "risk_assessment"},
+    # The referrer's answer may change nothing but the status.
+    "provide-info": {},
 }
 
 
@@ -150,11 +152,38 @@ async def step(
     )
 
 
+async def edit(
+    client: httpx.AsyncClient,
+    caller: Caller,
+    referral_id: str,
+    body: dict[str, Any],
+    *,
+    version: str | None = None,
+) -> httpx.Response:
+    """PATCH a draft with its current ETag (read by `caller`) unless given."""
+    if version is None:
+        version = await etag(client, caller, referral_id)
+    return await client.patch(
+        f"{REFERRALS}/{referral_id}", json=body, headers=caller.with_headers(if_match=version)
+    )
+
+
+async def awaiting_information(
+    client: httpx.AsyncClient, people: Parties, **changes: Any
+) -> dict[str, Any]:
+    """A referral its recipient asked information about (`on-hold`, version 2)."""
+    created = await submit(client, people.referrer, people.recipient, **changes)
+    asked = await step(client, people.caseworker, created["id"], "request-info")
+    assert asked.status_code == 200, asked.text
+    answer: dict[str, Any] = asked.json()
+    return answer
+
+
 async def walk(
     client: httpx.AsyncClient, people: Parties, referral_id: str, *actions: str
 ) -> dict[str, Any]:
     """Take each step as the party it belongs to; returns the last answer."""
-    by_action = {"submit": people.referrer, "cancel": people.referrer}
+    by_action = dict.fromkeys(("submit", "cancel", "provide-info"), people.referrer)
     by_action |= dict.fromkeys(WORK, people.caseworker)
     answer: dict[str, Any] = {}
     for action in actions:

@@ -38,7 +38,7 @@ from identity_api.main import create_app as create_identity_app
 from identity_factories import make_client, make_organisation
 from referral_api.config import ReferralSettings
 from referral_api.main import create_app
-from referral_api.referrals.handoff import HANDOFF_TOPIC
+from referral_api.referrals.handoff import HANDOFF_TOPIC, INTAKE_PATH
 from referral_api.worker import build_handlers
 from referral_factories import (
     PLANTED_BIRTH_DATE,
@@ -384,6 +384,35 @@ async def test_an_intake_that_is_refused_is_dead_lettered_for_operators(
             row = await deliver(app, superuser, message["id"])
     assert row["dead_at"] is not None
     assert row["last_error"] == "the intake client was refused a token (400)"
+
+
+async def test_an_intake_refused_with_409_is_dead_lettered_at_once(
+    service: httpx.AsyncClient,
+    handoff_app: FastAPI,
+    caller: CallerFactory,
+    superuser: asyncpg.Connection,
+    cases_db: asyncpg.Connection,
+) -> None:
+    """Another organisation's case holds the referral id: retrying cannot help."""
+    people = parties(caller)
+    referral_id, message = await _accepted(service, people, superuser)
+    elsewhere = {
+        "referral_id": referral_id,
+        "organisation_id": str(uuid.uuid4()),
+        "beneficiary": {"sex": "unknown", "is_child": False},
+        "case": {"assistance_started_on": "2026-11-25"},
+    }
+    cases = handoff_app.state.worker_context.cases
+    taken = await cases.post(INTAKE_PATH, json=elsewhere)
+    assert taken.status_code == 201, taken.text
+
+    row = await deliver(handoff_app, superuser, message["id"])
+    assert row["dead_at"] is not None
+    assert (row["attempts"], row["processed_at"]) == (1, None)
+    assert row["last_error"] == "cases-api refused the intake (409)"
+    assert await _cases_of(cases_db, referral_id) == [uuid.UUID(taken.json()["case_id"])]
+    mine = await service.get(f"{REFERRALS}/{referral_id}", headers=people.manager.headers)
+    assert (mine.json()["case_id"], mine.json()["handed_off_at"]) == (None, None)
 
 
 async def test_without_an_intake_client_the_hand_off_waits(

@@ -24,7 +24,7 @@ from referral_factories import (
     walk,
 )
 
-ACTIONS = ("submit", "cancel", *sorted(WORK), *sorted(DECISIONS))
+ACTIONS = ("submit", "cancel", "provide-info", *sorted(WORK), *sorted(DECISIONS))
 # How to reach each status from a fresh submission (on-hold three ways).
 STATES: dict[str, tuple[str, ...]] = {
     "draft": (),
@@ -48,7 +48,7 @@ LEGAL = {
     "received": {"cancel", "accept", "reject", "forward", "request-info", "hold"},
     "accepted": {"start", "hold", "fail"},
     "in-progress": {"hold", "complete", "fail"},
-    "on-hold-before-acceptance": {"cancel", "accept", "reject", "forward"},
+    "on-hold-before-acceptance": {"cancel", "accept", "reject", "forward", "provide-info"},
     "on-hold-after-acceptance": {"start", "fail"},
 }
 LEADS_TO = {
@@ -63,8 +63,9 @@ LEADS_TO = {
     "hold": "on-hold",
     "complete": "completed",
     "fail": "failed",
+    "provide-info": "received",
 }
-REFERRER_STEPS = frozenset({"submit", "cancel"})
+REFERRER_STEPS = frozenset({"submit", "cancel", "provide-info"})
 # What each persona's role permits, and which side of the referral it is on.
 PERMITTED = {
     "referrer": REFERRER_STEPS,
@@ -163,7 +164,7 @@ async def test_each_legal_step_moves_the_referral(
 ) -> None:
     people = parties(caller)
     referral = await in_state(referrals, people, state)
-    who = {"submit": people.referrer, "cancel": people.referrer}.get(action)
+    who = people.referrer if action in REFERRER_STEPS else None
     who = who or (people.caseworker if action in WORK else people.manager)
     response = await step(referrals, who, referral["id"], action)
     assert response.status_code == (201 if action == "forward" else 200), response.text

@@ -49,6 +49,18 @@ def open_master_keys(directory: Path, *, create: bool) -> crypto.MasterKeyRing |
         return None
 
 
+def ensure_master_key(directory: Path) -> str | None:
+    """Create the first master key if there is none; the new key's id, or None.
+
+    For a deployment's `init-keys` step: it never replaces a key (rotation adds one).
+    """
+    try:
+        crypto.MasterKeyRing.load(directory)
+    except crypto.MasterKeyUnavailable:
+        return crypto.MasterKeyRing.add_key(directory)
+    return None
+
+
 class EnvelopeVault:
     def __init__(
         self,

@@ -18,6 +18,7 @@ from baton import crypto, idempotency
 from baton.db import Database, command_session
 from baton.server import Command
 from baton.tenancy import bind_tenant
+from baton.vault import ensure_master_key
 from cases_api.audit.service import verify_chain
 from cases_api.beneficiaries.models import BeneficiaryKey
 from cases_api.config import CasesSettings
@@ -133,10 +134,9 @@ def _run_init_keys(settings: CasesSettings, _: argparse.Namespace) -> None:
     and master keys change only through rotation.
     """
     created = []
-    try:
-        crypto.MasterKeyRing.load(settings.master_keys_dir)
-    except crypto.MasterKeyUnavailable:
-        created.append(crypto.MasterKeyRing.add_key(settings.master_keys_dir))
+    master_key = ensure_master_key(settings.master_keys_dir)
+    if master_key is not None:
+        created.append(master_key)
     if not settings.blind_index_key_file.exists():
         crypto.BlindIndex.load_or_create(settings.blind_index_key_file)
         created.append("blind-index")

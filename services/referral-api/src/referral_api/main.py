@@ -43,8 +43,9 @@ def open_vault(settings: ReferralSettings) -> EnvelopeVault:
 
 
 def cases_client(settings: ReferralSettings) -> ServiceClient | None:
-    if settings.intake_client_id is None or settings.intake_client_secret is None:
-        return None
+    secret = settings.intake_client_secret
+    if not settings.intake_client_id or secret is None or not secret.get_secret_value():
+        return None  # hand-offs wait (RetryLater) until the client is configured
     credentials = ClientCredentials(
         token_url=settings.token_url,
         client_id=settings.intake_client_id,

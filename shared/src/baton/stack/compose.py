@@ -34,6 +34,13 @@ def write_compose_secrets(directory: Path) -> list[Path]:
                 f"@{COMPOSE_DATABASE_HOST}/{spec.route}"
             )
             written += [directory / f"{role}_password", url_file]
+    # Filled by the operator once the hand-off's client exists (README, "Deploying"):
+    # empty until then, so compose starts and referral-api keeps hand-offs waiting.
+    for name in ("referrals_intake_client_id", "referrals_intake_client_secret"):
+        placeholder = directory / name
+        if not placeholder.exists():
+            placeholder.write_text("")
+        written.append(placeholder)
     # Compose bind-mounts each file as it is, and the containers run as their own
     # users: the files must be world-readable; the 0700 folder keeps the host's
     # other users out.

@@ -50,7 +50,6 @@ class ManagedProcess:
             self.process.kill()
             self.process.wait(timeout)
 
-
     def kill(self) -> None:
         """SIGKILL, as a crash would: no shutdown hook runs."""
         if self.process is None or self.process.poll() is not None:

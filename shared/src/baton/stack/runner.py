@@ -180,6 +180,7 @@ class Stack:
         seeds = {
             "identity": ("seed-demo", "--output", str(self.options.demo_credentials)),
             "cases": ("seed-demo",),
+            "referrals": ("seed-demo",),
         }
         for spec in SERVICES:
             if spec.route not in seeds:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from baton import idempotency
 from baton.auth import Principal
 from baton.concurrency import IfMatch, PreconditionFailed, PreconditionRequired, set_etag
 from baton.db import SessionDep
@@ -39,6 +40,7 @@ from referral_api.directory.schemas import (
 )
 from referral_api.directory.search import DirectoryFilters
 from referral_api.directory.services_router import router as services_router
+from referral_api.referrals.models import IdempotencyKey
 from referral_api.vocabulary import ExploitationForm, ServiceType, TargetGroup
 
 Region = Annotated[
@@ -151,19 +153,33 @@ async def check_capacity(
     status_code=201,
     response_model=ProviderRead,
     responses=problem_responses(
-        NotYourDirectoryEntry, ProviderExists, ProviderOrganisationInvalid, RegionOutsideCountry
+        NotYourDirectoryEntry,
+        ProviderExists,
+        ProviderOrganisationInvalid,
+        RegionOutsideCountry,
+        *idempotency.IDEMPOTENCY_ERRORS,
     ),
 )
 async def create_provider(
-    data: ProviderCreate, session: SessionDep, principal: DirectoryKeeper, response: Response
-) -> ProviderRead:
+    data: ProviderCreate,
+    session: SessionDep,
+    principal: DirectoryKeeper,
+    key: idempotency.IdempotencyKeyHeader,
+    response: Response,
+) -> ProviderRead | Response:
     """Create your organisation's directory entry (one per organisation).
 
     Platform administrators create one for an NGO by naming it in `organisation_id`.
-    No field takes an address: a shelter's location is never shared.
+    No field takes an address: a shelter's location is never shared. Retry with the
+    same `Idempotency-Key` to get the first response again.
     """
+    claim = await idempotency.claim(session, IdempotencyKey, principal, key, data)
+    if claim.replay is not None:
+        return claim.replay.response()
     provider = await service.create_provider(session, principal, data)
-    return _answer(response, service.provider_read(principal, provider, []))
+    created = _answer(response, service.provider_read(principal, provider, []))
+    await claim.remember(201, created, response.headers)
+    return created
 
 
 @router.get(

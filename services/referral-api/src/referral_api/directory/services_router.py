@@ -10,6 +10,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from baton import idempotency
 from baton.concurrency import (
     IfMatch,
     OptionalIfMatch,
@@ -34,6 +35,7 @@ from referral_api.directory.schemas import (
     ServiceRead,
     ServiceUpdate,
 )
+from referral_api.referrals.models import IdempotencyKey
 
 KEEPER_ERRORS = (
     ProviderNotFound,
@@ -50,19 +52,33 @@ router = APIRouter(prefix="/{provider_id}/services")
     "",
     status_code=201,
     response_model=ServiceRead,
-    responses=problem_responses(ProviderNotFound, NotYourDirectoryEntry, TooManyServices),
+    responses=problem_responses(
+        ProviderNotFound,
+        NotYourDirectoryEntry,
+        TooManyServices,
+        *idempotency.IDEMPOTENCY_ERRORS,
+    ),
 )
 async def add_service(
     provider_id: uuid.UUID,
     data: ServiceCreate,
     session: SessionDep,
     principal: DirectoryKeeper,
+    key: idempotency.IdempotencyKeyHeader,
     response: Response,
-) -> ServiceRead:
-    """List a service your organisation offers, for whom and for which forms of exploitation."""
+) -> ServiceRead | Response:
+    """List a service your organisation offers, for whom and for which forms of exploitation.
+
+    Retry with the same `Idempotency-Key` to get the first response again.
+    """
+    claim = await idempotency.claim(session, IdempotencyKey, principal, key, data)
+    if claim.replay is not None:
+        return claim.replay.response()
     added = await service.add_service(session, principal, provider_id, data)
     set_etag(response, added.version)
-    return service.service_read(principal, (added, None))
+    created = service.service_read(principal, (added, None))
+    await claim.remember(201, created, response.headers)
+    return created
 
 
 @router.get(

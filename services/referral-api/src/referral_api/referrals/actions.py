@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton import idempotency
 from baton.auth import Principal
 from baton.concurrency import IfMatch, PreconditionFailed, PreconditionRequired, set_etag
-from baton.errors import problem_responses
+from baton.errors import BatonError, problem_responses
 from baton.tenancy import TenantSessionDep
 from baton.vault import EnvelopeVault, ProtectedDataCorrupt, ProtectedDataUnavailable
 from referral_api.config import ReferralSettings
@@ -33,6 +33,7 @@ from referral_api.referrals.exceptions import (
     GuardianRequired,
     InvalidTransition,
     RecipientInvalid,
+    RecipientNotAccepting,
     ReferralNotFound,
     ReferrerReferenceTaken,
     ReturnRiskAssessmentRequired,
@@ -50,7 +51,9 @@ from referral_api.referrals.schemas import (
     RejectRequest,
 )
 
-STEP_ERRORS = problem_responses(
+# Tuples, documented with one `problem_responses` call per route: merging its dicts
+# would keep only the last problem of each status.
+STEP_PROBLEMS: tuple[type[BatonError], ...] = (
     ReferralNotFound,
     WrongParty,
     InvalidTransition,
@@ -58,18 +61,17 @@ STEP_ERRORS = problem_responses(
     PreconditionRequired,
     *idempotency.IDEMPOTENCY_ERRORS,
 )
-SUBMIT_ERRORS = {
-    **STEP_ERRORS,
-    **problem_responses(
-        ConsentRequired,
-        CrossBorderConsentRequired,
-        ReturnRiskAssessmentRequired,
-        GuardianRequired,
-        ContactChannelUnsafe,
-        ProtectedDataUnavailable,
-        ProtectedDataCorrupt,
-    ),
-}
+# What the submission rules refuse, and a packet that cannot be opened to check them.
+RULE_PROBLEMS: tuple[type[BatonError], ...] = (
+    ConsentRequired,
+    CrossBorderConsentRequired,
+    ReturnRiskAssessmentRequired,
+    GuardianRequired,
+    ContactChannelUnsafe,
+    ProtectedDataUnavailable,
+    ProtectedDataCorrupt,
+)
+STEP_ERRORS = problem_responses(*STEP_PROBLEMS)
 
 
 @dataclass
@@ -125,11 +127,16 @@ Call = Annotated[StepCall, Depends(_step_call)]
 router = APIRouter()
 
 
-@router.post("/{referral_id}/submit", response_model=ReferralRead, responses=SUBMIT_ERRORS)
+@router.post(
+    "/{referral_id}/submit",
+    response_model=ReferralRead,
+    responses=problem_responses(*STEP_PROBLEMS, *RULE_PROBLEMS, RecipientNotAccepting),
+)
 async def submit_draft(
     referral_id: uuid.UUID, principal: Submitter, call: Call
 ) -> ReferralRead | Response:
-    """Submit a draft (referrer): the rules of a direct submission apply."""
+    """Submit a draft (referrer): the rules of a direct submission apply, and a recipient
+    whose directory entry takes no referrals refuses it (409 `recipient-not-accepting`)."""
     return await call.take(Action.submit, referral_id, principal)
 
 
@@ -216,7 +223,9 @@ async def fail_referral(
     "/{referral_id}/forward",
     status_code=201,
     response_model=ReferralRead,
-    responses={**STEP_ERRORS, **problem_responses(RecipientInvalid, ReferrerReferenceTaken)},
+    responses=problem_responses(
+        *STEP_PROBLEMS, RecipientInvalid, RecipientNotAccepting, ReferrerReferenceTaken
+    ),
 )
 async def forward_referral(
     referral_id: uuid.UUID, data: ForwardRequest, principal: Decider, call: Call
@@ -224,9 +233,10 @@ async def forward_referral(
     """Send the referral on to another provider (recipient's case managers).
 
     Returns the new child referral, which you sent: its envelope is this one's, its
-    packet re-sealed for it. This referral waits `on-hold` (`forwarded`) and
-    completes as `transferred` when the child is accepted, or comes back to you
-    (`forward-declined`) when it is not.
+    packet re-sealed for it; a provider whose directory entry takes no referrals
+    refuses it (409 `recipient-not-accepting`). This referral waits `on-hold`
+    (`forwarded`) and completes as `transferred` when the child is accepted, or
+    comes back to you (`forward-declined`) when it is not.
     """
     claim = await idempotency.claim(call.session, IdempotencyKey, principal, call.key, data)
     if claim.replay is not None:

@@ -140,3 +140,33 @@ class Envelope(_Strict):
         if self.priority != Priority.routine and self.urgency_reason is None:
             raise ValueError("an urgent or immediate referral needs an `urgency_reason`")
         return self
+
+
+class EnvelopeUpdate(_Strict):
+    """The envelope fields to change; those left out keep their value.
+
+    An object sent (`safety`, `consent`...) replaces the stored one whole. Null
+    clears a field that may be empty (`urgency_reason`, `cross_border`,
+    `reflection_period`, `language`, `guardian`, `handover`, `consent`,
+    `referral_source`) and keeps the others as they are.
+    """
+
+    priority: Priority | None = None
+    urgency_reason: UrgencyReason | None = None
+    requested_services: list[ServiceType] | None = Field(default=None, max_length=12)
+    jurisdiction: CountryCode | None = None
+    cross_border: CrossBorder | None = None
+    identification_stage: IdentificationStage | None = None
+    reflection_period: ReflectionPeriod | None = None
+    safety: Safety | None = None
+    language: str | None = Field(default=None, description="ISO 639 code of 2 or 3 letters")
+    interpreter_needed: bool | None = None
+    is_child: bool | None = None
+    guardian: Guardian | None = None
+    handover: Handover | None = None
+    return_risk_assessment_recorded: bool | None = None
+    consent: Consent | None = None
+    sex: Sex | None = None
+    countries_of_origin: list[CountryCode] | None = Field(default=None, max_length=10)
+    exploitation_forms: list[ExploitationForm] | None = Field(default=None, max_length=7)
+    referral_source: ReferralSource | None = None

@@ -26,6 +26,11 @@ class ReferrerReferenceTaken(Conflict):
     title = "Your organisation already has a referral with this reference"
 
 
+class RecipientNotAccepting(Conflict):
+    code = "recipient-not-accepting"
+    title = "The recipient's directory entry says it takes no referrals now"
+
+
 class _Refused(BatonError):
     status = 422
 
@@ -48,6 +53,16 @@ class ReturnRiskAssessmentRequired(_Refused):
 class GuardianRequired(_Refused):
     code = "guardian-required"
     title = "A child's referral needs a recorded guardian"
+
+
+class ConsentRecordRequired(_Refused):
+    code = "consent-record-required"
+    title = "A consent on file may only narrow; anything more needs a new consent record"
+
+
+class EnvelopeInvalid(_Refused):
+    code = "envelope-invalid"
+    title = "The envelope with these changes would not be valid"
 
 
 class ContactChannelUnsafe(_Refused):

@@ -3,6 +3,12 @@
 FHIR Task statuses, with `on-hold` meaning two things: before acceptance (the
 recipient asked for information, or forwarded the referral and waits) and after
 it (the work paused). `accepted` tells them apart. Pure rules, no I/O.
+
+A request for information puts the referral `on-hold` (`awaiting-information`);
+the referrer's answer (`provide-info`) takes it to `received`
+(`information-provided`): in FHIR Task terms the performer has it again and is
+evaluating whether to take it on, so it can accept, reject, forward, or ask again.
+Not `requested`: the referral was seen already, and its acknowledgement clock stopped.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class Action(StrEnum):
     fail = "fail"
     cancel = "cancel"
     forward = "forward"
+    provide_info = "provide-info"
 
 
 class Party(StrEnum):
@@ -50,6 +57,8 @@ class Step:
     target: ReferralStatus
     phase: Phase
     business_status: BusinessStatus | None = None
+    # The business status the source must carry, when the status alone does not say.
+    awaiting: BusinessStatus | None = None
 
 
 def _step(
@@ -58,8 +67,9 @@ def _step(
     target: ReferralStatus,
     phase: Phase,
     business_status: BusinessStatus | None = None,
+    awaiting: BusinessStatus | None = None,
 ) -> Step:
-    return Step(party, frozenset(sources), target, phase, business_status)
+    return Step(party, frozenset(sources), target, phase, business_status, awaiting)
 
 
 _DECIDABLE = {S.requested, S.received, S.on_hold}
@@ -83,6 +93,14 @@ STEPS: Mapping[Action, Step] = {
         Phase.before,
         BusinessStatus.awaiting_information,
     ),
+    Action.provide_info: _step(
+        Party.referrer,
+        {S.on_hold},
+        S.received,
+        Phase.before,
+        BusinessStatus.information_provided,
+        awaiting=BusinessStatus.awaiting_information,
+    ),
     Action.start: _step(Party.recipient, {S.accepted, S.on_hold}, S.in_progress, Phase.after),
     Action.hold: _step(
         Party.recipient, {S.received, S.accepted, S.in_progress}, S.on_hold, Phase.after
@@ -92,8 +110,12 @@ STEPS: Mapping[Action, Step] = {
 }
 
 
-def _allowed_from(step: Step, status: ReferralStatus, accepted: bool) -> bool:
+def _allowed_from(
+    step: Step, status: ReferralStatus, business_status: str | None, accepted: bool
+) -> bool:
     if status not in step.sources:
+        return False
+    if step.awaiting is not None and business_status != step.awaiting:
         return False
     if status != S.on_hold:
         return True
@@ -108,9 +130,10 @@ def check(
     step = STEPS[action]
     # A forwarded referral waits for the provider it went to: nobody moves it meanwhile.
     waiting = business_status == BusinessStatus.forwarded
-    if waiting or not _allowed_from(step, status, accepted):
+    if waiting or not _allowed_from(step, status, business_status, accepted):
         current = f"`{status}`" + (f" ({business_status})" if business_status else "")
-        sources = ", ".join(f"`{source}`" for source in sorted(step.sources))
+        awaiting = f" ({step.awaiting})" if step.awaiting else ""
+        sources = ", ".join(f"`{source}`{awaiting}" for source in sorted(step.sources))
         raise InvalidTransition(
             f"The referral is {current}; `{action}` is possible from {sources} only"
             + (", and not while a forwarded referral is pending." if waiting else ".")

@@ -9,6 +9,7 @@ deletes the row that holds both the ciphertext and its wrapped key.
 from __future__ import annotations
 
 from baton import crypto
+from baton.db import utcnow
 from baton.vault import EnvelopeVault
 from referral_api.referrals.models import Referral, ReferralPacket
 from referral_api.referrals.schemas import PersonPacket
@@ -49,11 +50,17 @@ def seal(vault: EnvelopeVault, referral: Referral, packet: PersonPacket) -> Refe
         wrapped_key=b"",
         ciphertext=b"",
     )
+    reseal(vault, row, packet)
+    return row
+
+
+def reseal(vault: EnvelopeVault, row: ReferralPacket, packet: PersonPacket) -> None:
+    """Put `packet` in `row` under a fresh data key: the old key and ciphertext are gone."""
     data_key, wrapped = vault.new_key(_key_context(row))
     row.master_key_id, row.wrapped_key = wrapped.key_id, wrapped.ciphertext
     document = packet.model_dump(mode="json", exclude_none=True)
     row.ciphertext = vault.seal(data_key, document, _associated_data(row))
-    return row
+    row.created_at = utcnow()
 
 
 def open_packet(vault: EnvelopeVault, row: ReferralPacket) -> PersonPacket:

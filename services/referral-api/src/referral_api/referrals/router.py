@@ -1,6 +1,7 @@
 """Referrals: submit, list, read; the packet, the timeline and the disclosure log.
 
-The lifecycle's steps are in `actions.py`, included here.
+The lifecycle's steps are in `actions.py`, the referrer's changes (a draft's edit,
+an answer to a request for information) in `changes_router.py`, both included here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from baton.vault import ProtectedDataCorrupt, ProtectedDataUnavailable
 from referral_api.referrals import service
 from referral_api.referrals.actions import router as actions_router
 from referral_api.referrals.auth import Reader, Settings, Submitter, Vault
+from referral_api.referrals.changes_router import router as changes_router
 from referral_api.referrals.exceptions import (
     ConsentRequired,
     ContactChannelUnsafe,
@@ -29,6 +31,7 @@ from referral_api.referrals.exceptions import (
     PacketNotReleased,
     PacketPurged,
     RecipientInvalid,
+    RecipientNotAccepting,
     ReferralNotFound,
     ReferrerReferenceTaken,
     ReturnRiskAssessmentRequired,
@@ -69,6 +72,7 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
     response_model=ReferralRead,
     responses=problem_responses(
         *SUBMISSION_ERRORS,
+        RecipientNotAccepting,
         ReferrerReferenceTaken,
         *PROTECTED_DATA_ERRORS,
         *idempotency.IDEMPOTENCY_ERRORS,
@@ -89,8 +93,10 @@ async def submit_referral(
     and released to the recipient only after acceptance, within the consent's
     scope. Submission needs a recorded consent or legal basis (`consent-required`);
     a cross-border referral the person's cross-border consent, a return a recorded
-    risk assessment, a child a recorded guardian. Retry with the same
-    `Idempotency-Key` to get the first response again.
+    risk assessment, a child a recorded guardian. A recipient whose directory entry
+    is inactive or takes no referrals refuses it (409 `recipient-not-accepting`);
+    one with no entry does not. Retry with the same `Idempotency-Key` to get the
+    first response again.
     """
     claim = await idempotency.claim(session, IdempotencyKey, principal, key, data)
     if claim.replay is not None:
@@ -182,3 +188,4 @@ async def list_disclosures(
 
 
 router.include_router(actions_router)
+router.include_router(changes_router)

@@ -5,8 +5,9 @@ guardian for a child. Problems name what is missing, never the person.
 
 from __future__ import annotations
 
-from referral_api.referrals.envelope import Envelope
+from referral_api.referrals.envelope import Consent, Envelope
 from referral_api.referrals.exceptions import (
+    ConsentRecordRequired,
     ConsentRequired,
     ContactChannelUnsafe,
     CrossBorderConsentRequired,
@@ -58,3 +59,27 @@ def check_submittable(envelope: Envelope, packet: PersonPacket | None) -> None:
         raise ContactChannelUnsafe(
             "The packet's safe contact channel is listed in `safety.do_not_contact_via`."
         )
+
+
+def _narrows(before: Consent, after: Consent) -> bool:
+    """The same record, covering no more than it did."""
+    return (
+        (after.basis, after.recorded_at, after.recorded_by)
+        == (before.basis, before.recorded_at, before.recorded_by)
+        and set(after.scope) <= set(before.scope)
+        and (before.cross_border_consent or not after.cross_border_consent)
+    )
+
+
+def check_consent_change(before: Consent | None, after: Consent | None) -> None:
+    """After submission a consent on file may narrow (the person withdrew part of it);
+    a wider scope, a cross-border consent or another basis is a new record, recorded
+    after the one on file. A record is never rewritten."""
+    if before is None or after is None or after == before:
+        return
+    if after.recorded_at > before.recorded_at or _narrows(before, after):
+        return
+    raise ConsentRecordRequired(
+        "To widen the consent, send the new consent record with a `consent.recorded_at` "
+        "later than the one on file; the consent on file may only narrow."
+    )

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from baton.countries import CountryCode
-from referral_api.referrals.envelope import Envelope
+from referral_api.referrals.envelope import Envelope, EnvelopeUpdate
 from referral_api.referrals.vocabulary import (
     BusinessStatus,
     CancelReason,
@@ -67,6 +67,13 @@ class ReferralCreate(Envelope):
     )
     packet: PersonPacket | None = Field(
         default=None, description="Optional: help is never conditional on identification"
+    )
+
+
+class ReferralUpdate(EnvelopeUpdate):
+    packet: PersonPacket | None = Field(
+        default=None,
+        description="Replaces the whole packet, sealed anew; null removes it; left out: kept",
     )
 
 

@@ -22,6 +22,7 @@ from baton.db import utcnow
 from baton.pagination import PageParams, paginate
 from baton.vault import EnvelopeVault
 from referral_api.config import ReferralSettings
+from referral_api.directory.models import Provider
 from referral_api.referrals import clocks, events, packets, rules
 from referral_api.referrals.envelope import Envelope
 from referral_api.referrals.exceptions import (
@@ -29,6 +30,7 @@ from referral_api.referrals.exceptions import (
     PacketNotReleased,
     PacketPurged,
     RecipientInvalid,
+    RecipientNotAccepting,
     ReferralNotFound,
     ReferrerReferenceTaken,
 )
@@ -117,13 +119,35 @@ async def insert(session: AsyncSession, referral: Referral) -> None:
         ) from None
 
 
+async def check_recipient_accepts(session: AsyncSession, recipient: uuid.UUID) -> None:
+    """409 if the recipient's directory entry is off the list or closed to referrals.
+
+    No entry refuses nothing: a government may refer to any NGO, listed or not.
+    The directory is shared and has no row-level security: a plain query reads it.
+    """
+    entry = (
+        await session.execute(
+            select(col(Provider.active), col(Provider.accepts_referrals)).where(
+                col(Provider.organisation_id) == recipient
+            )
+        )
+    ).one_or_none()
+    if entry is not None and not (entry.active and entry.accepts_referrals):
+        raise RecipientNotAccepting(
+            "The recipient's directory entry says it takes no referrals now; "
+            "choose a provider that does (`GET /v1/providers?accepts_referrals=true`)."
+        )
+
+
 async def submit(
     session: AsyncSession,
     settings: ReferralSettings,
     referral: Referral,
     packet: PersonPacket | None,
 ) -> None:
-    """Check the rules and send the referral: the recipient sees it, the clocks run."""
+    """Check the recipient and the rules, and send the referral: the recipient sees it,
+    the clocks run."""
+    await check_recipient_accepts(session, referral.recipient_organisation_id)
     rules.check_submittable(envelope_of(referral), packet)
     now = utcnow()
     referral.status = ReferralStatus.requested

@@ -40,7 +40,7 @@ UNHANDED_ENDS = frozenset(
 )
 
 
-async def _step(
+async def take_step(
     session: AsyncSession,
     principal: Principal,
     settings: ReferralSettings,
@@ -101,12 +101,27 @@ async def transition(
 ) -> Referral:
     """Take `action`: 404 for strangers, 403 for the wrong party, 412 if changed, 409 if
     the status does not allow it."""
+    party = STEPS[action].party
+    referral = await locked_for(session, principal, referral_id, party, version, f"`{action}` it")
+    await take_step(session, principal, settings, vault, referral, action, reason_code)
+    return referral
+
+
+async def locked_for(
+    session: AsyncSession,
+    principal: Principal,
+    referral_id: uuid.UUID,
+    party: Party,
+    version: int,
+    verb: str,
+) -> Referral:
+    """The referral, locked: 404 for strangers, 403 unless the caller is `party`, 412 if
+    it changed since `version` was read."""
     referral = await referral_service.get(session, principal, referral_id, lock=True)
-    party = Party.referrer if referral_service.is_referrer(principal, referral) else Party.recipient
-    if STEPS[action].party is not party:
-        raise WrongParty(f"Only the {STEPS[action].party} of a referral may `{action}` it.")
+    own = Party.referrer if referral_service.is_referrer(principal, referral) else Party.recipient
+    if own is not party:
+        raise WrongParty(f"Only the {party} of a referral may {verb}.")
     check_version(version, referral.version)
-    await _step(session, principal, settings, vault, referral, action, reason_code)
     return referral
 
 

@@ -40,6 +40,7 @@ class BusinessStatus(StrEnum):
     """Finer meaning next to the FHIR status."""
 
     awaiting_information = "awaiting-information"
+    information_provided = "information-provided"  # the referrer answered: decide again
     forwarded = "forwarded"  # a child referral went to another provider; waiting for it
     forward_declined = "forward-declined"  # that provider said no: decide again
     transferred = "transferred"  # the child referral was accepted
