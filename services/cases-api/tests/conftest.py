@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import pytest
 
 from baton.stack.databases import ServiceDatabase
-from baton.testing import app_client
+from baton.testing import app_client, login_connection, superuser_connection
 from baton.testing_issuer import TestIssuer
 from cases_api.config import CasesSettings
 from cases_api.main import create_app
@@ -52,19 +51,11 @@ def caller(external_issuer: TestIssuer) -> CallerFactory:
     return caller_factory(external_issuer)
 
 
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @pytest.fixture
 async def superuser(postgres_admin_url: str) -> AsyncIterator[asyncpg.Connection]:
     """The cases database as a superuser: to look underneath, or to play the attacker."""
-    url = urlsplit(postgres_admin_url)._replace(path="/cases").geturl()
-    connection = await asyncpg.connect(url)
-    try:
+    async with superuser_connection(postgres_admin_url, "cases") as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -72,8 +63,5 @@ async def runtime(
     service_databases: dict[str, ServiceDatabase],
 ) -> AsyncIterator[asyncpg.Connection]:
     """The cases database as the service's own runtime login."""
-    connection = await asyncpg.connect(_plain(service_databases["cases"].runtime_url))
-    try:
+    async with login_connection(service_databases["cases"].runtime_url) as connection:
         yield connection
-    finally:
-        await connection.close()

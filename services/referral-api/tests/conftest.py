@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from baton.stack.databases import ServiceDatabase
+from baton.testing import login_connection, superuser_connection
 from baton.testing_issuer import CallerFactory, TestIssuer, caller_factory
 from referral_api.config import ReferralSettings
 from referral_api.main import create_app
@@ -68,19 +68,11 @@ def caller(external_issuer: TestIssuer) -> CallerFactory:
     return caller_factory(external_issuer)
 
 
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @pytest.fixture
 async def superuser(postgres_admin_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """The referrals database as a superuser: to look underneath."""
-    url = urlsplit(postgres_admin_url)._replace(path="/referrals").geturl()
-    connection = await asyncpg.connect(url)
-    try:
+    """The referrals database as a superuser: to look underneath, or to play the attacker."""
+    async with superuser_connection(postgres_admin_url, "referrals") as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -88,8 +80,5 @@ async def runtime(
     service_databases: dict[str, ServiceDatabase],
 ) -> AsyncIterator[asyncpg.Connection]:
     """The referrals database as the service's own runtime login."""
-    connection = await asyncpg.connect(_plain(service_databases["referrals"].runtime_url))
-    try:
+    async with login_connection(service_databases["referrals"].runtime_url) as connection:
         yield connection
-    finally:
-        await connection.close()

@@ -14,7 +14,9 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -142,3 +144,27 @@ def serving(app: ASGIApp) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         listener.close()
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@asynccontextmanager
+async def superuser_connection(admin_url: str, database: str) -> AsyncIterator[asyncpg.Connection]:
+    """`database` as the server's superuser: to look underneath, or to play the attacker."""
+    connection = await asyncpg.connect(urlsplit(admin_url)._replace(path=f"/{database}").geturl())
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def login_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection with one of a service's logins (runtime or owner)."""
+    connection = await asyncpg.connect(_plain(url))
+    try:
+        yield connection
+    finally:
+        await connection.close()

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-
-class Sex(StrEnum):
-    female = "female"
-    male = "male"
-    other = "other"
-    unknown = "unknown"
+from baton.vocabulary import ExploitationForm as ExploitationForm
+from baton.vocabulary import IdentificationStage as IdentificationStage
+from baton.vocabulary import ReferralSource as ReferralSource
+from baton.vocabulary import ServiceType as ServiceType
+from baton.vocabulary import Sex as Sex
 
 
 class AgeGroup(StrEnum):
     child = "child"
     adult = "adult"
-
-
-class ExploitationForm(StrEnum):
-    sexual = "sexual"
-    labour = "labour"
-    begging = "begging"
-    criminal_activities = "criminal_activities"
-    organ_removal = "organ_removal"
-    forced_marriage = "forced_marriage"
-    other = "other"
 
 
 class Phase(StrEnum):
@@ -48,24 +37,6 @@ class CaseOutcome(StrEnum):
     transferred = "transferred"
     relocated = "relocated"
     deceased = "deceased"
-
-
-class ReferralSource(StrEnum):
-    police = "police"
-    labour_inspection = "labour_inspection"
-    social_services = "social_services"
-    border_police = "border_police"
-    ngo = "ngo"
-    international_organisation = "international_organisation"
-    self = "self"
-    family = "family"
-    other = "other"
-
-
-class IdentificationStage(StrEnum):
-    presumed = "presumed"  # signs of trafficking, not yet assessed by an authority
-    identified = "identified"  # formally identified as a victim by the competent authority
-    not_identified = "not_identified"  # assessed; not (yet) recognised
 
 
 class RiskLevel(StrEnum):
@@ -98,18 +69,3 @@ class AccessPurpose(StrEnum):
     referral = "referral"
     duplicate_review = "duplicate_review"
     data_subject_request = "data_subject_request"
-
-
-class ServiceType(StrEnum):
-    accommodation = "accommodation"
-    medical = "medical"
-    psychological = "psychological"
-    legal = "legal"
-    education = "education"
-    vocational_training = "vocational_training"
-    economic_empowerment = "economic_empowerment"
-    family_mediation = "family_mediation"
-    case_monitoring = "case_monitoring"
-    secondary_beneficiary_support = "secondary_beneficiary_support"
-    documentation = "documentation"
-    return_assistance = "return_assistance"

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from baton.vocabulary import IdentificationStage as IdentificationStage
+from baton.vocabulary import ReferralSource as ReferralSource
+from baton.vocabulary import Sex as Sex
+
 
 class ReferralStatus(StrEnum):
     """FHIR Task status names."""
@@ -59,31 +63,6 @@ class UrgencyReason(StrEnum):
     exploiter_nearby = "exploiter_nearby"
     pending_deportation = "pending_deportation"
     other = "other"
-
-
-class ReferralSource(StrEnum):
-    police = "police"
-    labour_inspection = "labour_inspection"
-    social_services = "social_services"
-    border_police = "border_police"
-    ngo = "ngo"
-    international_organisation = "international_organisation"
-    self = "self"
-    family = "family"
-    other = "other"
-
-
-class Sex(StrEnum):
-    female = "female"
-    male = "male"
-    other = "other"
-    unknown = "unknown"
-
-
-class IdentificationStage(StrEnum):
-    presumed = "presumed"
-    identified = "identified"
-    not_identified = "not_identified"
 
 
 class ContactChannel(StrEnum):
