@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 from urllib.parse import quote_plus
 
 import httpx
@@ -44,6 +44,16 @@ _TRANSIENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
 
 Primitive = str | int | float | bool
 QueryParams = Mapping[str, Primitive | Sequence[Primitive]]
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a call may carry besides its method and path (as httpx takes them)."""
+
+    json: Any
+    content: bytes | str | None
+    data: Mapping[str, str] | None
+    params: QueryParams | None
+    headers: Mapping[str, str] | None
 
 
 class ClientCredentials(BaseModel):
@@ -180,65 +190,20 @@ class ServiceClient:
 
     # Convenience methods -------------------------------------------------------------
 
-    async def get(
-        self,
-        path: str,
-        *,
-        params: QueryParams | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        return await self.request("GET", path, params=params, headers=headers)
+    async def get(self, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("GET", path, **options)
 
-    async def post(
-        self,
-        path: str,
-        *,
-        json: Any = None,
-        content: bytes | str | None = None,
-        data: Mapping[str, str] | None = None,
-        params: QueryParams | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        return await self.request(
-            "POST", path, json=json, content=content, data=data, params=params, headers=headers
-        )
+    async def post(self, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("POST", path, **options)
 
-    async def put(
-        self,
-        path: str,
-        *,
-        json: Any = None,
-        content: bytes | str | None = None,
-        data: Mapping[str, str] | None = None,
-        params: QueryParams | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        return await self.request(
-            "PUT", path, json=json, content=content, data=data, params=params, headers=headers
-        )
+    async def put(self, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("PUT", path, **options)
 
-    async def patch(
-        self,
-        path: str,
-        *,
-        json: Any = None,
-        content: bytes | str | None = None,
-        data: Mapping[str, str] | None = None,
-        params: QueryParams | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        return await self.request(
-            "PATCH", path, json=json, content=content, data=data, params=params, headers=headers
-        )
+    async def patch(self, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("PATCH", path, **options)
 
-    async def delete(
-        self,
-        path: str,
-        *,
-        params: QueryParams | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        return await self.request("DELETE", path, params=params, headers=headers)
+    async def delete(self, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("DELETE", path, **options)
 
     # The request itself ----------------------------------------------------------------
 
