@@ -175,6 +175,15 @@ def test_police_to_case_with_signed_webhooks_and_a_closed_loop(
         params={"purpose": "referral"},
     )
     assert identity.json()["identity"]["given_names"] == PACKET_NAME
+    # The needs summary (within the consent) is the case's first note.
+    notes = call(
+        "caseworker",
+        "GET",
+        f"/cases/v1/cases/{referral['case_id']}/notes",
+        params={"purpose": "referral"},
+    )
+    assert notes.status_code == 200, notes.text
+    assert [note["text"] for note in notes.json()["items"]] == ["A safe place tonight"]
 
     # The police learn every step through signed webhooks...
     def events() -> list[str]:

@@ -488,6 +488,34 @@ async def test_a_retry_after_beyond_the_cap_is_returned_not_waited(
     assert len(upstream.hits) == 1
 
 
+async def test_a_keyed_write_still_in_progress_upstream_is_retried_after_retry_after(
+    make_service_client: ClientFactory, upstream: Upstream
+) -> None:
+    client = make_service_client(max_retries=2, max_retry_after_seconds=2)
+    upstream.answer(Step(409, headers={"Retry-After": "1"}))
+    started = time.monotonic()
+    response = await client.post(
+        "/things/a", json={"n": 1}, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert response.status_code == 200
+    assert time.monotonic() - started >= 0.95
+    assert len(upstream.hits) == 2
+
+
+async def test_a_conflict_without_key_or_retry_after_is_returned_at_once(
+    make_service_client: ClientFactory, upstream: Upstream
+) -> None:
+    client = make_service_client(max_retries=2)
+    upstream.answer(Step(409, headers={"Retry-After": "1"}), 409)
+    unkeyed = await client.post("/things/a", json={"n": 1})
+    assert unkeyed.status_code == 409
+    keyed = await client.post(
+        "/things/a", json={"n": 1}, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert keyed.status_code == 409  # a plain conflict: retrying would change nothing
+    assert len(upstream.hits) == 2
+
+
 def _http_logs(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, Any]]:
     """The fields of `baton.http` records with this message."""
     return [

@@ -58,21 +58,12 @@ class Probe:
 
     calls: int = 0
     failures_left: int = 0
-    # Keep the first request's transaction open until a duplicate waits on it.
-    hold_until_a_duplicate_waits: bool = False
-    duplicate_waited: bool = False
+    # Set while the work runs; the work waits for `release` when one is given.
+    working: asyncio.Event | None = None
+    release: asyncio.Event | None = None
 
 
 Caller = Annotated[Principal, Authorize(Permission.profile_read)]
-
-
-async def _until_someone_waits_for_a_lock(session: Any, probe: Probe) -> None:
-    for _ in range(250):
-        waiting = await session.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
-        if waiting:
-            probe.duplicate_waited = True
-            return
-        await asyncio.sleep(0.02)
 
 
 def probe_router(probe: Probe) -> APIRouter:
@@ -99,8 +90,10 @@ def probe_router(probe: Probe) -> APIRouter:
         if probe.failures_left:
             probe.failures_left -= 1
             raise Conflict("The work failed; nothing was kept.")
-        if probe.hold_until_a_duplicate_waits:
-            await _until_someone_waits_for_a_lock(session, probe)
+        if probe.working is not None:
+            probe.working.set()
+        if probe.release is not None:
+            await asyncio.wait_for(probe.release.wait(), timeout=10)
         created = ThingRead(id=uuid.uuid4(), name=thing.name, size=thing.size, call=probe.calls)
         response.headers["ETag"] = '"1"'
         response.headers["Location"] = f"/v1/things/{created.id}"
@@ -232,22 +225,50 @@ async def test_a_retry_after_a_failure_runs_again(
     assert probe.calls == 2
 
 
-async def test_concurrent_duplicates_do_the_work_once_and_get_the_same_response(
+async def test_a_duplicate_while_the_first_runs_is_told_to_retry_and_then_replayed(
     client: httpx.AsyncClient, external_issuer: TestIssuer, probe: Probe
 ) -> None:
     headers = _with_key(_signed_in(external_issuer), f"twice-{uuid.uuid4()}")
-    probe.hold_until_a_duplicate_waits = True
-    first, second = await asyncio.gather(
-        client.post("/v1/things", json={"name": "bed"}, headers=headers),
-        client.post("/v1/things", json={"name": "bed"}, headers=headers),
+    working, release = asyncio.Event(), asyncio.Event()
+    probe.working, probe.release = working, release
+    first = asyncio.create_task(client.post("/v1/things", json={"name": "bed"}, headers=headers))
+    await asyncio.wait_for(working.wait(), timeout=10)
+
+    duplicate = await client.post("/v1/things", json={"name": "bed"}, headers=headers)
+    assert duplicate.status_code == 409, duplicate.text
+    assert duplicate.json()["code"] == "idempotency-key-in-progress"
+    assert duplicate.headers["retry-after"] == "1"
+    # Another key of the same caller is not held up by this one.
+    probe.working = probe.release = None
+    other = await client.post(
+        "/v1/things", json={"name": "bed"}, headers={**headers, "Idempotency-Key": "unrelated"}
     )
-    # The duplicate really did arrive while the first was in progress.
-    assert probe.duplicate_waited
-    assert first.status_code == second.status_code == 201
-    assert first.json() == second.json()
+    assert other.status_code == 201, other.text
+
+    release.set()
+    done = await asyncio.wait_for(first, timeout=10)
+    assert done.status_code == 201, done.text
+    retried = await client.post("/v1/things", json={"name": "bed"}, headers=headers)
+    assert retried.status_code == 201
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert retried.json() == done.json()
+    assert probe.calls == 2  # the first and the unrelated key, never the duplicate
+
+
+async def test_a_burst_of_duplicates_does_the_work_once(
+    client: httpx.AsyncClient, external_issuer: TestIssuer, probe: Probe
+) -> None:
+    headers = _with_key(_signed_in(external_issuer), f"burst-{uuid.uuid4()}")
+    answers = await asyncio.gather(
+        *(client.post("/v1/things", json={"name": "bed"}, headers=headers) for _ in range(8))
+    )
+    created = [a for a in answers if a.status_code == 201]
+    assert {a.status_code for a in answers} <= {201, 409}
+    assert all(
+        a.json()["code"] == "idempotency-key-in-progress" for a in answers if a.status_code == 409
+    )
+    assert len({a.json()["id"] for a in created}) == 1
     assert probe.calls == 1
-    replayed = {r.headers.get("idempotent-replayed") for r in (first, second)}
-    assert replayed == {None, "true"}
 
 
 async def test_keys_belong_to_one_caller(
@@ -309,7 +330,7 @@ async def test_an_expired_key_counts_as_absent_and_is_purged(
     assert len(await _stored(owner_engine, fresh_key)) == 1
 
 
-async def test_a_key_whose_request_never_answered_is_not_replayed(
+async def test_a_key_whose_request_never_answered_is_refused_not_replayed(
     client: httpx.AsyncClient, external_issuer: TestIssuer, probe: Probe, owner_engine: AsyncEngine
 ) -> None:
     organisation = uuid.uuid4()
@@ -331,7 +352,8 @@ async def test_a_key_whose_request_never_answered_is_not_replayed(
         )
     response = await client.post("/v1/things", json={"name": "bed"}, headers=headers)
     assert response.status_code == 409
-    assert response.json()["code"] == "idempotency-key-in-progress"
+    assert response.json()["code"] == "idempotency-key-unanswered"
+    assert "retry-after" not in response.headers
     assert probe.calls == 0
 
 

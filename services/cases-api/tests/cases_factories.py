@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 
 # Callers are minted by the kit's test issuer; re-exported for the tests of this service.
+from baton.testing import run_service_command
 from baton.testing_issuer import Caller as Caller
 from baton.testing_issuer import CallerFactory as CallerFactory
 from baton.testing_issuer import caller_factory as caller_factory
@@ -92,15 +89,6 @@ async def new_case(
 
 def run_command(command: list[str], env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     """`python -m cases_api <command>` as an operator runs it: exit code and JSON report."""
-    result = subprocess.run(
-        [sys.executable, "-m", "cases_api", *command],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    lines = result.stdout.strip().splitlines()
-    assert lines, result.stderr[-2000:]
-    report: dict[str, Any] = json.loads(lines[-1])
-    return result.returncode, report
+    run = run_service_command("cases_api", command, env)
+    assert run.report, run.stderr
+    return run.code, run.report

@@ -268,3 +268,51 @@ async def test_an_invalid_intake_is_refused_without_echoing_it(
 
 def test_intake_takes_every_field_of_a_case_but_the_beneficiary() -> None:
     assert set(IntakeCase.model_fields) == set(CaseCreate.model_fields) - {"beneficiary_id"}
+
+
+async def test_the_referrers_summaries_become_sealed_notes_once(
+    cases: httpx.AsyncClient,
+    caller: CallerFactory,
+    referral_service: Caller,
+    superuser: asyncpg.Connection,
+) -> None:
+    manager = caller("ngo", ["case_manager"])
+    needs, risk = "Needs a bed tonight in Durres", "Recruiter waits near the bus station"
+    body = {**intake_body(manager.org_id), "needs_summary": needs, "risk_summary": risk}
+    first = await cases.post(INTAKE, json=body, headers=referral_service.headers)
+    assert first.status_code == 201, first.text
+    assert needs not in first.text
+    assert risk not in first.text
+    again = await cases.post(INTAKE, json=body, headers=referral_service.headers)
+    assert again.status_code == 200, again.text
+
+    case_id = first.json()["case_id"]
+    notes = await cases.get(
+        f"/v1/cases/{case_id}/notes",
+        params={"purpose": "case_management"},
+        headers=manager.headers,
+    )
+    assert notes.status_code == 200, notes.text
+    written = sorted((note["category"], note["text"]) for note in notes.json()["items"])
+    assert written == [("general", needs), ("safety", risk)]
+    assert {note["author"] for note in notes.json()["items"]} == {referral_service.subject}
+    stored = await superuser.fetch(
+        "SELECT ciphertext FROM case_note WHERE case_id = $1", uuid.UUID(case_id)
+    )
+    assert len(stored) == 2
+    assert all(needs.encode() not in row["ciphertext"] for row in stored)
+    assert all(risk.encode() not in row["ciphertext"] for row in stored)
+
+
+async def test_an_intake_without_summaries_writes_no_note(
+    cases: httpx.AsyncClient,
+    caller: CallerFactory,
+    referral_service: Caller,
+    superuser: asyncpg.Connection,
+) -> None:
+    manager = caller("ngo", ["case_manager"])
+    response = await cases.post(
+        INTAKE, json=intake_body(manager.org_id), headers=referral_service.headers
+    )
+    assert response.status_code == 201, response.text
+    assert await _count(superuser, "case_note", manager.org_id) == 0

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -21,6 +18,7 @@ import pytest
 from baton.db import Database, utcnow
 from baton.stack.databases import ServiceDatabase
 from baton.stack.programme import NGOS, PROGRAMME_COUNTRIES, REFERRERS
+from baton.testing import run_service_command
 from baton.testing_issuer import Caller, CallerFactory
 from referral_api.config import ReferralSettings
 from referral_api.demo.load import load_demo
@@ -71,17 +69,9 @@ async def demo(referral_settings: ReferralSettings) -> DemoReferrals:
 
 def _seed_command(env: dict[str, str]) -> dict[str, Any]:
     """`python -m referral_api seed-demo` as an operator runs it: its JSON report."""
-    result = subprocess.run(
-        [sys.executable, "-m", "referral_api", "seed-demo"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
+    run = run_service_command("referral_api", ["seed-demo"], env)
+    assert run.code == 0, run.stderr
+    return run.report
 
 
 async def _demo_referrals(superuser: asyncpg.Connection) -> list[asyncpg.Record]:

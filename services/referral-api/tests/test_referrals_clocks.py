@@ -14,7 +14,16 @@ from baton.testing_issuer import CallerFactory
 from referral_api.config import ReferralSettings
 from referral_api.referrals.clocks import acknowledge_deadline, add_working_days
 from referral_api.referrals.clocks import decision_deadline as decision_due
-from referral_factories import REFERRALS, deliver, make_due, message_of, parties, step, submit
+from referral_factories import (
+    REFERRALS,
+    awaiting_information,
+    deliver,
+    make_due,
+    message_of,
+    parties,
+    step,
+    submit,
+)
 
 FRIDAY = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
 
@@ -154,3 +163,76 @@ async def test_a_withdrawn_referral_is_not_escalated(
     await step(referrals, people.referrer, referral["id"], "cancel")
     await _missed(referral_app, superuser, referral["id"], "acknowledge")
     assert await _escalations(superuser, referral["id"]) == []
+
+
+async def _deadline_messages(
+    superuser: asyncpg.Connection, referral_id: str, clock: str
+) -> list[asyncpg.Record]:
+    rows = await superuser.fetch(
+        "SELECT * FROM outbox_message WHERE topic = 'referral.deadline' "
+        "AND payload->>'referral_id' = $1 AND payload->>'clock' = $2 ORDER BY available_at",
+        referral_id,
+        clock,
+    )
+    return list(rows)
+
+
+async def test_a_raised_priority_brings_the_running_clocks_forward(
+    referrals: httpx.AsyncClient,
+    referral_app: FastAPI,
+    caller: CallerFactory,
+    superuser: asyncpg.Connection,
+) -> None:
+    people = parties(caller)
+    asked = await awaiting_information(referrals, people, priority="routine")
+    before = _at(asked["decision_due_at"])
+    answered = await step(
+        referrals,
+        people.referrer,
+        asked["id"],
+        "provide-info",
+        {"priority": "immediate", "urgency_reason": "immediate_danger"},
+        version='"2"',
+    )
+    assert answered.status_code == 200, answered.text
+    body = answered.json()
+    answered_at = _at(body["updated_at"])
+    # Four hours to decide from the moment the danger was said, not five days.
+    decision = _at(body["decision_due_at"])
+    assert decision < before
+    assert abs(decision - (answered_at + timedelta(hours=4))) < timedelta(seconds=5)
+    if body["acknowledged_at"] is None:
+        acknowledge = _at(body["acknowledge_due_at"])
+        assert abs(acknowledge - (answered_at + timedelta(hours=1))) < timedelta(seconds=5)
+
+    # Ordered by when they ring: the new deadline comes first.
+    current, replaced = await _deadline_messages(superuser, asked["id"], "decision")
+    assert current["available_at"] == decision
+    assert replaced["available_at"] == before
+    # The replaced deadline's message stays quiet; the new one rings.
+    for message in (replaced, current):
+        await make_due(superuser, message["id"])
+        row = await deliver(referral_app, superuser, message["id"])
+        assert row["processed_at"] is not None, row["last_error"]
+    assert await _escalations(superuser, asked["id"]) == ["received"]
+
+
+async def test_a_lowered_priority_never_moves_a_deadline_later(
+    referrals: httpx.AsyncClient, caller: CallerFactory, superuser: asyncpg.Connection
+) -> None:
+    people = parties(caller)
+    asked = await awaiting_information(referrals, people, priority="immediate")
+    answered = await step(
+        referrals,
+        people.referrer,
+        asked["id"],
+        "provide-info",
+        {"priority": "routine", "urgency_reason": None},
+        version='"2"',
+    )
+    assert answered.status_code == 200, answered.text
+    body = answered.json()
+    assert body["priority"] == "routine"
+    assert body["decision_due_at"] == asked["decision_due_at"]
+    assert body["acknowledge_due_at"] == asked["acknowledge_due_at"]
+    assert len(await _deadline_messages(superuser, asked["id"], "decision")) == 1

@@ -44,6 +44,8 @@ from referral_factories import (
     PLANTED_BIRTH_DATE,
     PLANTED_CONTACT,
     PLANTED_FAMILY,
+    PLANTED_NEEDS,
+    PLANTED_RISK,
     REFERRALS,
     Parties,
     consent,
@@ -283,6 +285,14 @@ async def test_acceptance_opens_a_case_with_the_packets_identity(
         assert person["family_names"] == PLANTED_FAMILY
         assert person["date_of_birth"] == PLANTED_BIRTH_DATE
         assert person["phone"] == PLANTED_CONTACT
+        # The needs summary travelled (the consent covers `needs`); the risk one did not.
+        notes = await cases.get(
+            f"/v1/cases/{mine['case_id']}/notes", params=PURPOSE, headers=people.manager.headers
+        )
+        assert notes.status_code == 200, notes.text
+        texts = [(note["category"], note["text"]) for note in notes.json()["items"]]
+        assert texts == [("general", PLANTED_NEEDS)]
+        assert PLANTED_RISK not in notes.text
         attributes = (await cases.get(beneficiary, headers=people.caseworker.headers)).json()
         assert (attributes["sex"], attributes["nationality"]) == ("female", "MK")
         # The police follow the referral, never the case.
@@ -300,7 +310,7 @@ async def test_acceptance_opens_a_case_with_the_packets_identity(
     assert released is not None
     assert (released["subject"], released["field_groups"]) == (
         "referral-api:intake",
-        ["identity", "contact"],
+        ["identity", "contact", "needs"],
     )
     purge = await message_of(superuser, "referral.purge", referral_id)
     assert purge["available_at"] - purge["created_at"] > timedelta(days=30) - timedelta(seconds=1)

@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
+from baton import idempotency
+from baton.testing import post_until_answered
 from baton.testing_issuer import CallerFactory
 from referral_factories import (
     PLANTED,
@@ -289,8 +291,10 @@ async def test_concurrent_retries_with_one_key_make_one_referral(
     people = parties(caller)
     body = referral_body(people.recipient)
     headers = people.referrer.with_headers(idempotency_key=f"retry-{uuid.uuid4()}")
+    # Retries that overlap the first are told to come back (409, Retry-After), as a
+    # timed-out client's would be; coming back, they get the first answer.
     answers = await asyncio.gather(
-        *(referrals.post(REFERRALS, json=body, headers=headers) for _ in range(3))
+        *(post_until_answered(referrals, REFERRALS, json=body, headers=headers) for _ in range(3))
     )
     assert [answer.status_code for answer in answers] == [201, 201, 201]
     assert answers[0].json() == answers[1].json() == answers[2].json()
@@ -299,6 +303,35 @@ async def test_concurrent_retries_with_one_key_make_one_referral(
         people.referrer.org_id,
     )
     assert count == 1
+
+
+async def test_a_retry_while_the_first_submission_runs_is_told_to_come_back(
+    referrals: httpx.AsyncClient, caller: CallerFactory, superuser: asyncpg.Connection
+) -> None:
+    people = parties(caller)
+    key = f"slow-{uuid.uuid4()}"
+    headers = people.referrer.with_headers(idempotency_key=key)
+    # Hold the lock the first submission would hold while it works.
+    lock = idempotency.in_progress_lock(
+        "idempotency_key", people.referrer.org_id, people.referrer.subject, key
+    )
+    await superuser.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock)
+    try:
+        busy = await referrals.post(
+            REFERRALS, json=referral_body(people.recipient), headers=headers
+        )
+    finally:
+        await superuser.execute("SELECT pg_advisory_unlock_all()")
+    assert busy.status_code == 409, busy.text
+    assert busy.json()["code"] == "idempotency-key-in-progress"
+    assert busy.headers["retry-after"] == "1"
+    count = await superuser.fetchval(
+        "SELECT count(*) FROM referral WHERE referrer_organisation_id = $1",
+        people.referrer.org_id,
+    )
+    assert count == 0
+    done = await referrals.post(REFERRALS, json=referral_body(people.recipient), headers=headers)
+    assert done.status_code == 201, done.text
 
 
 async def test_only_referrers_submit(referrals: httpx.AsyncClient, caller: CallerFactory) -> None:

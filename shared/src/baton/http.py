@@ -270,7 +270,7 @@ class ServiceClient:
                 self._log_retry(fields, attempt, type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
-            if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
+            if attempt < attempts and self._asks_for_retry(request, response):
                 wait = self._retry_delay(response, attempt)
                 if wait is not None:
                     self._log_retry(fields, attempt, str(response.status_code), wait)
@@ -288,6 +288,18 @@ class ServiceClient:
             )
             return response, token
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @staticmethod
+    def _asks_for_retry(request: httpx.Request, response: httpx.Response) -> bool:
+        if response.status_code in RETRYABLE_STATUSES:
+            return True
+        # A keyed write whose first attempt still runs upstream (baton.idempotency's
+        # 409 with Retry-After): the same key later gets that attempt's response.
+        return (
+            response.status_code == 409
+            and IDEMPOTENCY_KEY_HEADER in request.headers
+            and "retry-after" in response.headers
+        )
 
     def _backoff(self, attempt: int) -> float:
         # Exponential with jitter, so callers failing together do not retry together.

@@ -7,13 +7,15 @@ commit, so the claim, the work and the stored response commit or roll back as on
 - a retry after success finds the stored response and gets it again, with
   `Idempotent-Replayed: true`; nothing is done twice;
 - a retry after a failure (the transaction rolled back) finds no row and runs anew;
-- a concurrent duplicate blocks on PostgreSQL's unique index until the first
-  request ends, then replays its response (or, if it rolled back, runs itself);
+- a concurrent duplicate (the first request still in progress) is refused at once
+  with 409 `idempotency-key-in-progress` and `Retry-After`: retried later with the
+  same key, it gets the first response (or, if that rolled back, runs itself);
 - the same key with another request (method, path or body) is refused (422).
 
 Keys belong to one caller (organisation and subject): nobody can replay another
 caller's response. They expire (24 hours unless told otherwise): an expired key
-counts as absent, and `purge` deletes expired keys. Each service creates the
+counts as absent, and `purge` (the services' `purge-idempotency-keys` command,
+`purge_command`) deletes expired keys. Each service creates the
 table in its own metadata and migrations with `idempotency_table`; baton holds none.
 
 In a route (`key: IdempotencyKeyHeader`)::
@@ -28,9 +30,14 @@ In a route (`key: IdempotencyKeyHeader`)::
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import hashlib
 import json
+import logging
 import re
+import sys
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,7 +51,12 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baton.auth import Principal
+from baton.db import command_session
 from baton.errors import BatonError, Conflict
+from baton.server import Command
+from baton.settings import ServiceSettings
+
+logger = logging.getLogger("baton.idempotency")
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 DEFAULT_TTL = timedelta(hours=24)
@@ -68,7 +80,12 @@ class IdempotencyKeyReused(BatonError):
 
 class IdempotencyKeyInProgress(Conflict):
     code = "idempotency-key-in-progress"
-    title = "The request with this Idempotency-Key did not complete"
+    title = "The request with this Idempotency-Key is still in progress"
+
+
+class IdempotencyKeyUnanswered(Conflict):
+    code = "idempotency-key-unanswered"
+    title = "The request with this Idempotency-Key ended without a stored response"
 
 
 # For `problem_responses(...)` on endpoints that honour the header.
@@ -76,7 +93,10 @@ IDEMPOTENCY_ERRORS: tuple[type[BatonError], ...] = (
     IdempotencyKeyInvalid,
     IdempotencyKeyReused,
     IdempotencyKeyInProgress,
+    IdempotencyKeyUnanswered,
 )
+# Seconds a concurrent duplicate is asked to wait before retrying with the same key.
+IN_PROGRESS_RETRY_AFTER = 1
 
 
 def idempotency_table(metadata: sa.MetaData, name: str = "idempotency_key") -> sa.Table:
@@ -181,6 +201,14 @@ def _expired(table: sa.Table, ttl: timedelta) -> sa.ColumnElement[bool]:
     return table.c.created_at < sa.func.now() - sa.literal(ttl, sa.Interval)
 
 
+def in_progress_lock(table_name: str, organisation_id: uuid.UUID, subject: str, key: str) -> str:
+    """The name of the advisory lock a request holds while it works under its key.
+
+    The lock itself is PostgreSQL's 64-bit `hashtextextended(name, 0)`.
+    """
+    return f"{table_name}|{organisation_id}|{subject}|{key}"
+
+
 @dataclass(frozen=True, eq=False)
 class Claim:
     """What claiming a key gave: a replay to send, or a response to remember."""
@@ -224,11 +252,23 @@ async def claim(
     """Claim the request's key before doing its work; `Claim.replay` says if it was done.
 
     With no replay, do the work and call `Claim.remember` with the response.
-    Raises `IdempotencyKeyReused` when the key came with another request, and
-    `IdempotencyKeyInProgress` when its first request committed without a response.
+    Raises `IdempotencyKeyReused` when the key came with another request,
+    `IdempotencyKeyInProgress` while its first request runs, and
+    `IdempotencyKeyUnanswered` when its first request committed without a response.
     """
     if key is None:
         return UNKEYED
+    # The first request holds this lock until its transaction ends; a duplicate
+    # does not queue behind it (holding a connection the while) but is told to retry.
+    lock = in_progress_lock(table.fullname, principal.org_id, principal.subject, key.key)
+    taken = await session.scalar(
+        sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(lock, 0)))
+    )
+    if not taken:
+        raise IdempotencyKeyInProgress(
+            "Retry with the same key after the time in Retry-After.",
+            headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)},
+        )
     digest = fingerprint(key.endpoint, body)
     proposed = insert(table).values(
         organisation_id=principal.org_id,
@@ -238,7 +278,6 @@ async def claim(
         fingerprint=digest,
         created_at=sa.func.now(),
     )
-    # A duplicate in progress makes this wait on the unique index until it ends.
     # An expired row is taken over as if it were absent; a live one is only locked.
     statement = proposed.on_conflict_do_update(
         index_elements=[table.c.organisation_id, table.c.subject, table.c.key],
@@ -270,7 +309,7 @@ async def claim(
             "Use a new key for a new request; reuse a key only to retry the same request."
         )
     if stored.status_code is None:
-        raise IdempotencyKeyInProgress("Retry with a new key.")
+        raise IdempotencyKeyUnanswered("Retry with a new key.")
     return Claim(Replay(stored.status_code, stored.response_body, stored.response_headers or {}))
 
 
@@ -281,3 +320,35 @@ async def purge(
     gone = sa.delete(table).where(_expired(table, ttl)).returning(table.c.key).cte("gone")
     deleted = await connection.scalar(sa.select(sa.func.count()).select_from(gone))
     return int(deleted or 0)
+
+
+def purge_command(table: sa.Table, service: str) -> Command:
+    """The `purge-idempotency-keys` command of a service that keeps keys in `table`."""
+    published = DEFAULT_TTL / timedelta(hours=1)
+
+    async def purge_older_than(settings: ServiceSettings, hours: float) -> int:
+        async with command_session(settings, f"{service}-purge-idempotency-keys") as session:
+            return await purge(session, table, ttl=timedelta(hours=hours))
+
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--hours",
+            type=float,
+            default=published,
+            help=f"keep keys this long; at least the published {published:g} (the default)",
+        )
+
+    def run(settings: ServiceSettings, args: argparse.Namespace) -> None:
+        if args.hours < published:
+            # Partners were told a retry within this period is safe.
+            sys.exit(f"--hours must be at least {published:g}: keys are kept that long")
+        gone = asyncio.run(purge_older_than(settings, args.hours))
+        logger.info("idempotency keys purged", extra={"count": gone})
+        sys.stdout.write(json.dumps({"purged": gone}) + "\n")
+
+    return Command(
+        "purge-idempotency-keys",
+        f"delete Idempotency-Key records older than {published:g} hours (run it daily)",
+        run,
+        arguments,
+    )

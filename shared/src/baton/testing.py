@@ -7,13 +7,19 @@ otherwise an embedded PostgreSQL is started in a temporary directory.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -168,3 +174,45 @@ async def login_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+async def post_until_answered(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    json: object,
+    headers: dict[str, str],
+    attempts: int = 10,
+) -> httpx.Response:
+    """POST as a partner retrying with its Idempotency-Key does: while the server says
+    the key's first request is still in progress (409 with Retry-After), wait and retry."""
+    for _ in range(attempts - 1):
+        response = await client.post(url, json=json, headers=headers)
+        if response.status_code != 409 or "retry-after" not in response.headers:
+            return response
+        await asyncio.sleep(float(response.headers["retry-after"]))
+    return await client.post(url, json=json, headers=headers)
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """A service command as an operator runs it: its exit code, JSON report and errors."""
+
+    code: int
+    report: dict[str, Any]
+    stderr: str
+
+
+def run_service_command(package: str, command: list[str], env: dict[str, str]) -> CommandRun:
+    """`python -m <package> <command>` with `env` added; its last stdout line is its report."""
+    result = subprocess.run(
+        [sys.executable, "-m", package, *command],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = result.stdout.strip().splitlines()
+    report: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+    return CommandRun(result.returncode, report, result.stderr[-2000:])

@@ -9,7 +9,6 @@ import logging
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -144,24 +143,6 @@ def _run_init_keys(settings: CasesSettings, _: argparse.Namespace) -> None:
     sys.stdout.write(json.dumps({"created": created}) + "\n")
 
 
-async def _purge_keys(settings: CasesSettings, hours: float) -> int:
-    async with command_session(settings, "cases-api-purge-idempotency-keys") as session:
-        return await idempotency.purge(session, IdempotencyKey, ttl=timedelta(hours=hours))
-
-
-def _run_purge_keys(settings: CasesSettings, args: argparse.Namespace) -> None:
-    gone = asyncio.run(_purge_keys(settings, args.hours))
-    logger.info("idempotency keys purged", extra={"count": gone})
-    sys.stdout.write(json.dumps({"purged": gone}) + "\n")
-
-
-def _purge_arguments(parser: argparse.ArgumentParser) -> None:
-    default = idempotency.DEFAULT_TTL / timedelta(hours=1)
-    parser.add_argument(
-        "--hours", type=float, default=default, help=f"keep keys this long (default {default:g})"
-    )
-
-
 async def _seed(settings: CasesSettings) -> int:
     database = Database(settings, application_name="cases-api-seed-demo")
     try:
@@ -176,12 +157,7 @@ def _run_seed_demo(settings: CasesSettings, _: argparse.Namespace) -> None:
 
 
 COMMANDS = (
-    Command(
-        "purge-idempotency-keys",
-        "delete Idempotency-Key records older than their lifetime (run it daily)",
-        _run_purge_keys,
-        _purge_arguments,
-    ),
+    idempotency.purge_command(IdempotencyKey, "cases-api"),
     Command(
         "init-keys",
         "create the first master key and the blind-index key if absent (never replaces one)",

@@ -1,4 +1,5 @@
-"""referral-api's own commands: the first master key, the demo directory and referrals."""
+"""referral-api's own commands: the first master key, the demo directory and referrals,
+purging expired idempotency keys."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import asyncio
 import json
 import sys
 
+from baton import idempotency
 from baton.db import Database
 from baton.server import Command
 from baton.vault import ensure_master_key
 from referral_api.config import ReferralSettings
 from referral_api.demo.load import LoadReport, load_demo
 from referral_api.main import open_vault
+from referral_api.referrals.models import IdempotencyKey
 
 
 async def _seed(settings: ReferralSettings) -> LoadReport:
@@ -36,6 +39,7 @@ def _run_init_keys(settings: ReferralSettings, _: argparse.Namespace) -> None:
 
 
 COMMANDS = (
+    idempotency.purge_command(IdempotencyKey, "referral-api"),
     Command(
         "init-keys",
         "create the first master key if absent (never replaces one)",

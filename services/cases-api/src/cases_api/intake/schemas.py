@@ -11,6 +11,9 @@ from cases_api.beneficiaries.schemas import BeneficiaryAttributes, DuplicateRepo
 from cases_api.cases.schemas import ReflectionPeriod
 from cases_api.vocabulary import ExploitationForm, IdentificationStage, ReferralSource, RiskLevel
 
+# As long as referral-api's packet allows.
+MAX_SUMMARY_LENGTH = 2000
+
 
 class IntakeCase(BaseModel):
     """The fields of `CaseCreate` but the beneficiary, whom intake creates."""
@@ -39,6 +42,20 @@ class ReferralIntake(BaseModel):
         default=None, description="What the referrer released with the person's consent, if any"
     )
     case: IntakeCase
+    needs_summary: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SUMMARY_LENGTH,
+        description="The referrer's summary of the person's needs, if the consent covers it; "
+        "kept as a sealed case note (category `general`)",
+    )
+    risk_summary: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SUMMARY_LENGTH,
+        description="The referrer's summary of the risks, if the consent covers it; "
+        "kept as a sealed case note (category `safety`)",
+    )
 
 
 class IntakeRead(BaseModel):

@@ -4,6 +4,7 @@ The caller is the referral service's client, whose organisation is the platform;
 everything is written in the receiving organisation, bound for row-level security.
 The referral's id is the idempotency key: `case_file.referral_id` is unique, so a
 repeated or concurrent intake of the same referral finds the first one's case.
+The referrer's needs and risk summaries, when sent, become the case's first notes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from cases_api.cases.schemas import CaseCreate
 from cases_api.cases.service import ReflectionRules
 from cases_api.intake.exceptions import ReferralAlreadyHasCase
 from cases_api.intake.schemas import IntakeRead, ReferralIntake
+from cases_api.notes import service as note_service
+from cases_api.notes.schemas import NoteCategory, NoteCreate
 from cases_api.protection import IdentityVault
 
 REFERRAL_CONSTRAINT = "uq_case_file_referral_id"
@@ -119,6 +122,15 @@ async def open_case(
     # receiving organisation's case manager assigns it.
     case.assigned_to = None
     await session.flush()
+    # The referrer's summaries join the file as notes, sealed like every note.
+    for category, summary in (
+        (NoteCategory.general, data.needs_summary),
+        (NoteCategory.safety, data.risk_summary),
+    ):
+        if summary is not None:
+            await note_service.write(
+                session, receiver, vault, case.id, NoteCreate(category=category, text=summary)
+            )
     await audit.record(
         session,
         principal,

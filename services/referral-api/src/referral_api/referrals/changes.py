@@ -20,7 +20,7 @@ from baton.auth import Principal
 from baton.db import utcnow
 from baton.vault import EnvelopeVault
 from referral_api.config import ReferralSettings
-from referral_api.referrals import events, packets, rules, transitions
+from referral_api.referrals import clocks, events, packets, rules, transitions
 from referral_api.referrals import service as referral_service
 from referral_api.referrals.envelope import Envelope
 from referral_api.referrals.exceptions import EnvelopeInvalid, InvalidTransition
@@ -140,4 +140,6 @@ async def provide_information(
     await transitions.take_step(
         session, principal, settings, vault, referral, Action.provide_info, None
     )
+    # A higher priority shortens the recipient's running clocks from now on.
+    await clocks.rearm_for_priority(session, settings, referral, utcnow())
     return referral

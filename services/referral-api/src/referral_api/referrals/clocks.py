@@ -4,6 +4,11 @@ Each deadline is stored on the referral and scheduled as an outbox message due a
 that moment (`referral.deadline`); its handler checks whether the step happened
 and, if not, records an `escalated` timeline event and emits `referral.escalated`.
 Nothing expires silently: a missed deadline is always said aloud.
+
+When the referrer raises the priority (answering a request for information), a
+clock still running is re-armed from that moment if the new priority asks for an
+earlier deadline; a deadline never moves later. The message of the replaced
+deadline is then superseded: its handler sees another deadline stored and stays quiet.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ async def schedule(session: AsyncSession, referral: Referral, clock: Clock, due:
         "referral_id": str(referral.id),
         "organisation_id": str(referral.recipient_organisation_id),
         "clock": clock.value,
+        "due_at": due.isoformat(),
     }
     await enqueue(session, OutboxMessage, DEADLINE_TOPIC, payload, available_at=due)
 
@@ -90,6 +96,38 @@ async def arm_on_acceptance(
 ) -> None:
     referral.first_contact_due_at = first_contact_deadline(settings, now)
     await schedule(session, referral, Clock.first_contact, referral.first_contact_due_at)
+
+
+async def rearm_for_priority(
+    session: AsyncSession, settings: ReferralSettings, referral: Referral, now: datetime
+) -> None:
+    """Bring forward the running clocks that the referral's (new) priority makes earlier."""
+    running = (
+        (Clock.acknowledge, referral.acknowledged_at, acknowledge_deadline),
+        (Clock.decision, referral.decided_at, decision_deadline),
+    )
+    for clock, done, deadline in running:
+        current = _due(referral, clock)
+        if done is not None or current is None:
+            continue
+        due = deadline(settings, referral.priority, now)
+        if due < current:
+            setattr(referral, f"{clock.value}_due_at", due)
+            await schedule(session, referral, clock, due)
+
+
+def _due(referral: Referral, clock: Clock) -> datetime | None:
+    due: datetime | None = getattr(referral, f"{clock.value}_due_at")
+    return due
+
+
+def superseded(referral: Referral, clock: Clock, payload: dict[str, Any]) -> bool:
+    """Whether the message was for a deadline since replaced by an earlier one."""
+    scheduled = payload.get("due_at")
+    current = _due(referral, clock)
+    if scheduled is None or current is None:
+        return False  # scheduled before deadlines were named in messages
+    return datetime.fromisoformat(scheduled) != current
 
 
 def missed(referral: Referral, clock: Clock) -> bool:
@@ -112,7 +150,7 @@ def handlers(context: WorkerContext) -> dict[str, Handler]:  # noqa: ARG001
         if referral is None:
             raise Permanent("referral not found")
         clock = Clock(payload["clock"])
-        if missed(referral, clock):
+        if missed(referral, clock) and not superseded(referral, clock, payload):
             await events.record(
                 session,
                 referral,

@@ -88,6 +88,11 @@ def intake_body(
         ):
             identity["phone"] = contact.details
             groups.append(FieldGroup.contact)
+    # Summaries released within the consent join the case as its first notes.
+    if released.needs_summary is not None:
+        groups.append(FieldGroup.needs)
+    if released.risk_summary is not None:
+        groups.append(FieldGroup.risk)
     born = person.date_of_birth if person is not None else None
     reflection = envelope.reflection_period
     accepted_on = (referral.accepted_at or utcnow()).date()
@@ -103,6 +108,8 @@ def intake_body(
             "languages": [envelope.language] if envelope.language else [],
         },
         "identity": identity,
+        "needs_summary": released.needs_summary,
+        "risk_summary": released.risk_summary,
         "case": {
             "assistance_started_on": accepted_on.isoformat(),
             "exploitation_forms": envelope.exploitation_forms,
