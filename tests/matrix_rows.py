@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from baton.stack.programme import NGO_TIRANA
+from matrix_grants import GRANT_ENDPOINTS
 from matrix_world import (
     ANONYMOUS,
     AUDITORS,
@@ -43,6 +44,9 @@ from matrix_world import (
     _webhook_body,
 )
 
+# Personas of the organisations grants-api serves (NGOs and donors).
+GRANTS_ORGS = SIGNED_IN - {"referrer"} - PLATFORM
+
 
 def _reason(code: str) -> Body:
     return lambda *_: {"reason_code": code}
@@ -58,9 +62,10 @@ def _to_the_matrix(world: World, _: str) -> dict[str, Any]:
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    # Every service: who am I here. cases and referrals serve no donor.
+    # Every service: who am I here. cases and referrals serve no donor; grants serves
+    # NGOs and donors only.
     Endpoint("GET", "/identity/v1/me", SIGNED_IN),
-    Endpoint("GET", "/grants/v1/me", SIGNED_IN),
+    Endpoint("GET", "/grants/v1/me", GRANTS_ORGS),
     Endpoint("GET", "/cases/v1/me", SIGNED_IN - DONORS),
     Endpoint("GET", "/referrals/v1/me", SIGNED_IN - DONORS),
     # identity-api: organisations.
@@ -292,6 +297,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "organisation_id": str(NGO_TIRANA.id),
         },
     ),
+    # cases-api: the same, of the family members those persons' cases assisted.
+    Endpoint(
+        "GET",
+        "/cases/v1/statistics/secondary-beneficiaries",
+        STATISTICS_READERS,
+        params={
+            "dimension": "relationship",
+            "period_start": "2007-01-01",
+            "period_end": "2014-12-31",
+            "organisation_id": str(NGO_TIRANA.id),
+        },
+    ),
     # cases-api: the audit log (its own organisation's; the platform's auditors: all).
     Endpoint("GET", "/cases/v1/audit-events", AUDITORS),
     # referral-api: the provider directory (shared: no person's data, no address).
@@ -494,4 +511,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         404,  # no failed delivery to replay: the own endpoint is found, the delivery is not
         scoped=True,
     ),
+    # grants-api: programmes, grants, money flows, reporting, funding mix, reports.
+    *GRANT_ENDPOINTS,
 )

@@ -83,6 +83,8 @@ class World:
     fresh_objects: dict[str, Maker] = field(default_factory=dict)
     # Organisation id -> the persona that creates its records and takes its steps.
     keepers: dict[str, str] = field(default_factory=dict)
+    # grants-api's makers (matrix_grants.GrantsWorld), once added.
+    grants: Any = None
     _kept: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def org_of(self, persona: str) -> str:

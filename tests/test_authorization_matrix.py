@@ -19,6 +19,7 @@ import pytest
 from baton.stack.personas import PersonaTokens
 from baton.stack.runner import Stack
 from baton.stack.services import SERVICES
+from matrix_grants import add_grants
 from matrix_rows import ENDPOINTS
 from matrix_world import (
     ANONYMOUS,
@@ -36,7 +37,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def world(stack: Stack, tokens: PersonaTokens) -> World:
-    return build_world(stack, tokens)
+    world = build_world(stack, tokens)
+    add_grants(world)
+    return world
 
 
 # Open without a token by design; tested in test_gateway.py and the identity tests.

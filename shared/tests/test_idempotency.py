@@ -381,3 +381,31 @@ def test_the_table_is_keyed_by_caller_and_key() -> None:
     assert table.c.status_code.nullable
     assert not table.c.fingerprint.nullable
     assert [index.name for index in table.indexes] == ["ix_idempotency_key_created_at"]
+
+
+async def test_a_retry_of_a_finished_request_is_replayed_even_while_another_retry_runs(
+    client: httpx.AsyncClient, external_issuer: TestIssuer, probe: Probe, owner_engine: AsyncEngine
+) -> None:
+    organisation = uuid.uuid4()
+    claims = external_issuer.claims(org_id=organisation, org_kind="ngo", roles=["caseworker"])
+    key = f"done-{uuid.uuid4()}"
+    headers = {"Authorization": f"Bearer {external_issuer.sign(claims)}", "Idempotency-Key": key}
+    first = await client.post("/v1/things", json={"name": "bed"}, headers=headers)
+    assert first.status_code == 201
+    lock = idempotency.in_progress_lock(probe_keys.fullname, organisation, claims["sub"], key)
+    async with owner_engine.connect() as holder:
+        # Another retry of the same request, in its transaction, holds the key's lock.
+        await holder.execute(
+            sa.text("SELECT pg_advisory_lock(hashtextextended(:lock, 0))"), {"lock": lock}
+        )
+        try:
+            again = await client.post("/v1/things", json={"name": "bed"}, headers=headers)
+            other = await client.post("/v1/things", json={"name": "cot"}, headers=headers)
+        finally:
+            await holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency-key-reused"
+    assert probe.calls == 1

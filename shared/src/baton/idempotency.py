@@ -260,16 +260,22 @@ async def claim(
         return UNKEYED
     # The first request holds this lock until its transaction ends; a duplicate
     # does not queue behind it (holding a connection the while) but is told to retry.
+    digest = fingerprint(key.endpoint, body)
+    where = _caller(table, principal, key.key)
     lock = in_progress_lock(table.fullname, principal.org_id, principal.subject, key.key)
     taken = await session.scalar(
         sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(lock, 0)))
     )
     if not taken:
-        raise IdempotencyKeyInProgress(
-            "Retry with the same key after the time in Retry-After.",
-            headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)},
-        )
-    digest = fingerprint(key.endpoint, body)
+        # Another request holds the key: the first still at work, or another retry of
+        # one that finished (then its stored response is already there to replay).
+        stored = await _stored(session, table, where, ttl)
+        if stored is None or stored.status_code is None:
+            raise IdempotencyKeyInProgress(
+                "Retry with the same key after the time in Retry-After.",
+                headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)},
+            )
+        return _replay(stored, digest)
     proposed = insert(table).values(
         organisation_id=principal.org_id,
         subject=principal.subject,
@@ -291,19 +297,31 @@ async def claim(
         },
         where=_expired(table, ttl),
     ).returning(table.c.key)
-    where = _caller(table, principal, key.key)
     if await session.scalar(statement) is not None:
         return Claim(replay=None, _session=session, _table=table, _where=where)
-    stored = (
-        await session.execute(
-            sa.select(
-                table.c.fingerprint,
-                table.c.status_code,
-                table.c.response_body,
-                table.c.response_headers,
-            ).where(where)
+    stored = await _stored(session, table, where, ttl)
+    if stored is None:
+        # It expired between the two statements: this very moment is its 24th hour.
+        raise IdempotencyKeyInProgress(
+            "Retry with the same key.", headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)}
         )
-    ).one()
+    return _replay(stored, digest)
+
+
+async def _stored(
+    session: AsyncSession, table: sa.Table, where: sa.ColumnElement[bool], ttl: timedelta
+) -> sa.Row[Any, Any, Any, Any] | None:
+    """The live stored row of the key, if any (an expired one counts as absent)."""
+    query = sa.select(
+        table.c.fingerprint,
+        table.c.status_code,
+        table.c.response_body,
+        table.c.response_headers,
+    ).where(where, sa.not_(_expired(table, ttl)))
+    return (await session.execute(query)).one_or_none()
+
+
+def _replay(stored: sa.Row[Any, Any, Any, Any], digest: bytes) -> Claim:
     if stored.fingerprint != digest:
         raise IdempotencyKeyReused(
             "Use a new key for a new request; reuse a key only to retry the same request."

@@ -75,9 +75,16 @@ def paginate(
     return query.order_by(created_at, ident).limit(params.limit + 1)
 
 
-def page_of(rows: Sequence[Any], params: PageParams, items: list[ItemT]) -> Page[ItemT]:
-    """Build the page from the rows of `paginate` (the extra row only signals a next page)."""
+def page_of(
+    rows: Sequence[Any], params: PageParams, items: list[ItemT], *, ordered_by: str = "created_at"
+) -> Page[ItemT]:
+    """Build the page from the rows of `paginate` (the extra row only signals a next page).
+
+    `ordered_by` names the rows' time attribute `paginate` ordered them by.
+    """
     if len(rows) <= params.limit:
         return Page(items=items, next_cursor=None)
     last = rows[params.limit - 1]
-    return Page(items=items[: params.limit], next_cursor=_encode(last.created_at, last.id))
+    return Page(
+        items=items[: params.limit], next_cursor=_encode(getattr(last, ordered_by), last.id)
+    )

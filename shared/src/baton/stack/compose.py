@@ -36,7 +36,14 @@ def write_compose_secrets(directory: Path) -> list[Path]:
             written += [directory / f"{role}_password", url_file]
     # Filled by the operator once the hand-off's client exists (README, "Deploying"):
     # empty until then, so compose starts and referral-api keeps hand-offs waiting.
-    for name in ("referrals_intake_client_id", "referrals_intake_client_secret"):
+    # Likewise grants-api's statistics client: donor reports go without case figures.
+    placeholders = (
+        "referrals_intake_client_id",
+        "referrals_intake_client_secret",
+        "grants_stats_client_id",
+        "grants_stats_client_secret",
+    )
+    for name in placeholders:
         placeholder = directory / name
         if not placeholder.exists():
             placeholder.write_text("")

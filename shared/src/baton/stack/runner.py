@@ -142,6 +142,8 @@ class Stack:
             }
         if spec.route == "referrals":
             env |= self._referral_env()
+        if spec.route == "grants":
+            env |= self._grants_env()
         return env
 
     def _referral_env(self) -> dict[str, str]:
@@ -164,6 +166,21 @@ class Stack:
                 }
         return env
 
+    def _grants_env(self) -> dict[str, str]:
+        """Donor reports' statistics from cases-api, as the demo's `grants-service` client."""
+        env = {
+            "GRANTS_CASES_API_URL": f"http://127.0.0.1:{self.service_ports['cases']}",
+            "GRANTS_TOKEN_URL": f"http://127.0.0.1:{self.service_ports['identity']}/v1/oauth/token",
+        }
+        if self.options.demo_credentials.exists():
+            service = load_personas(self.options.demo_credentials).get("grants-service")
+            if service is not None:
+                env |= {
+                    "GRANTS_STATS_CLIENT_ID": service.client_id,
+                    "GRANTS_STATS_CLIENT_SECRET": service.client_secret,
+                }
+        return env
+
     def run_command(self, spec: ServiceSpec, *args: str) -> subprocess.CompletedProcess[str]:
         """`python -m <service> <args>` with the service's environment."""
         return subprocess.run(
@@ -181,6 +198,7 @@ class Stack:
             "identity": ("seed-demo", "--output", str(self.options.demo_credentials)),
             "cases": ("seed-demo",),
             "referrals": ("seed-demo",),
+            "grants": ("seed-demo",),
         }
         for spec in SERVICES:
             if spec.route not in seeds:

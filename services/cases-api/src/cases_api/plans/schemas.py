@@ -7,26 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from baton.money import Amount, Currency
 from cases_api.plans.models import ServiceStatus, ServiceType
 
-CENT = Decimal("0.01")
-
-
-def _in_cents(amount: Decimal) -> Decimal:
-    # "120.5" and "120.50" are the same amount: answer it as stored, with two places.
-    return amount.quantize(CENT)
-
-
-Amount = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False, examples=["1250.00"]),
-    AfterValidator(_in_cents),
-]
-Currency = Annotated[
-    str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. `EUR`", examples=["EUR"])
-]
 ProviderName = Annotated[str, Field(min_length=1, max_length=200)]
 
 

@@ -22,6 +22,19 @@ class Dimension(StrEnum):
     year = "year"
 
 
+class SecondaryDimension(StrEnum):
+    """What family members (secondary beneficiaries) are counted over."""
+
+    relationship = "relationship"
+    sex = "sex"
+    age_group = "age_group"
+    year = "year"
+
+
+AnyDimension = Dimension | SecondaryDimension
+# What a table counts: persons assisted, or their family members assisted.
+Unit = Literal["persons", "secondary_beneficiaries"]
+
 # A person counts under each of their values in these (several forms of exploitation).
 MULTI_VALUED = frozenset(
     {Dimension.exploitation_form, Dimension.country_of_exploitation, Dimension.service_type}
@@ -38,7 +51,7 @@ class StatisticsCell(BaseModel):
 
 
 class StatisticsMargin(BaseModel):
-    dimension: Dimension
+    dimension: AnyDimension
     value: str
     count: int | None
     suppressed: bool
@@ -48,8 +61,12 @@ class StatisticsTable(BaseModel):
     organisation_ids: list[uuid.UUID]
     period_start: date
     period_end: date
-    dimensions: list[Dimension]
-    unit: Literal["persons"] = "persons"
+    dimensions: list[AnyDimension]
+    unit: Unit = Field(
+        default="persons",
+        description="`persons`: persons assisted; `secondary_beneficiaries`: their family "
+        "members assisted",
+    )
     multi_valued: list[Dimension] = Field(
         description="Dimensions where a person counts under each of their values: cells and "
         "total then count person-value pairs, and `persons` counts people"

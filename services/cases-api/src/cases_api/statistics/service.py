@@ -1,14 +1,16 @@
-"""Statistics: aggregates from the SECURITY DEFINER function, suppressed before they leave.
+"""Statistics: aggregates from the SECURITY DEFINER functions, suppressed before they leave.
 
 The database returns counts per cell for the organisations asked about; this
 module fills in the fixed categories (absent cells are true zeros), suppresses
-small cells with complementary suppression, and says what was suppressed.
+small cells with complementary suppression, and says what was suppressed. Persons
+assisted and their family members take the same path, each from its own function.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
@@ -16,12 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.auth import OrgKind, Principal
 from baton.authz import Forbidden
+from cases_api.secondary.schemas import Relationship
 from cases_api.statistics.schemas import (
     MULTI_VALUED,
+    AnyDimension,
     Dimension,
+    SecondaryDimension,
     StatisticsCell,
     StatisticsMargin,
     StatisticsTable,
+    Unit,
 )
 from cases_api.statistics.suppression import Cell, suppress
 from cases_api.vocabulary import (
@@ -33,14 +39,37 @@ from cases_api.vocabulary import (
     Sex,
 )
 
-FIXED_CATEGORIES: dict[Dimension, tuple[str, ...]] = {
-    Dimension.sex: tuple(Sex),
-    Dimension.age_group: tuple(AgeGroup),
-    Dimension.exploitation_form: tuple(ExploitationForm),
-    Dimension.phase: tuple(Phase),
-    Dimension.outcome: tuple(CaseOutcome),
-    Dimension.service_type: tuple(ServiceType),
-}
+
+@dataclass(frozen=True)
+class Source:
+    """One aggregate function of the database, what it counts and its fixed vocabularies."""
+
+    function: str  # (organisations, start, end, dimension_a, dimension_b) -> counts
+    unit: Unit
+    categories: Mapping[str, tuple[str, ...]]  # dimension -> every value, in order
+
+
+PERSONS = Source(
+    "case_statistics",
+    "persons",
+    {
+        Dimension.sex: tuple(Sex),
+        Dimension.age_group: tuple(AgeGroup),
+        Dimension.exploitation_form: tuple(ExploitationForm),
+        Dimension.phase: tuple(Phase),
+        Dimension.outcome: tuple(CaseOutcome),
+        Dimension.service_type: tuple(ServiceType),
+    },
+)
+SECONDARY_BENEFICIARIES = Source(
+    "secondary_statistics",
+    "secondary_beneficiaries",
+    {
+        SecondaryDimension.relationship: tuple(Relationship),
+        SecondaryDimension.sex: tuple(Sex),
+        SecondaryDimension.age_group: tuple(AgeGroup),
+    },
+)
 
 
 def allowed_organisations(principal: Principal, asked: Sequence[uuid.UUID]) -> list[uuid.UUID]:
@@ -55,16 +84,20 @@ def allowed_organisations(principal: Principal, asked: Sequence[uuid.UUID]) -> l
     return [principal.org_id]
 
 
-def _categories(dimension: Dimension, observed: set[str], start: date, end: date) -> list[str]:
-    if dimension in FIXED_CATEGORIES:
-        return list(FIXED_CATEGORIES[dimension])
-    if dimension is Dimension.year:
-        return [str(year) for year in range(start.year, end.year + 1)]
+def _categories(
+    source: Source, dimension: AnyDimension, observed: set[str], start: date, end: date
+) -> list[str]:
+    if dimension in source.categories:
+        return list(source.categories[dimension])
+    if dimension == "year":  # a case still open may have started before the period
+        first = min([start.year, *(int(year) for year in observed)])
+        return [str(year) for year in range(first, end.year + 1)]
     return sorted(observed)  # nationalities, countries: the ones that occur
 
 
 async def _counts(
     session: AsyncSession,
+    source: Source,
     organisations: list[uuid.UUID],
     start: date,
     end: date,
@@ -73,9 +106,9 @@ async def _counts(
     second = dimensions[1] if len(dimensions) > 1 else "none"
     rows = await session.execute(
         select(
-            func.case_statistics(organisations, start, end, dimensions[0], second).table_valued(
-                "value_a", "value_b", "persons"
-            )
+            getattr(func, source.function)(
+                organisations, start, end, dimensions[0], second
+            ).table_valued("value_a", "value_b", "persons")
         )
     )
     return {(row.value_a, row.value_b): int(row.persons) for row in rows}
@@ -83,19 +116,21 @@ async def _counts(
 
 async def table(
     session: AsyncSession,
+    source: Source,
     organisations: list[uuid.UUID],
     start: date,
     end: date,
-    dimensions: Sequence[Dimension],
+    dimensions: Sequence[AnyDimension],
     threshold: int,
 ) -> StatisticsTable:
-    raw = await _counts(session, organisations, start, end, [d.value for d in dimensions])
-    persons_raw = await _counts(session, organisations, start, end, ["none"])
+    """The suppressed table of `source` over one or two of its dimensions."""
+    raw = await _counts(session, source, organisations, start, end, [d.value for d in dimensions])
+    persons_raw = await _counts(session, source, organisations, start, end, ["none"])
     persons = sum(persons_raw.values())
     width = len(dimensions)
     counts: dict[Cell, int] = {key[:width]: value for key, value in raw.items()}
     categories = [
-        _categories(dim, {key[index] for key in counts}, start, end)
+        _categories(source, dim, {key[index] for key in counts}, start, end)
         for index, dim in enumerate(dimensions)
     ]
     result = suppress([d.value for d in dimensions], counts, categories, threshold)
@@ -124,7 +159,8 @@ async def table(
         period_start=start,
         period_end=end,
         dimensions=list(dimensions),
-        multi_valued=[d for d in dimensions if d in MULTI_VALUED],
+        unit=source.unit,
+        multi_valued=[d for d in dimensions if isinstance(d, Dimension) and d in MULTI_VALUED],
         threshold=threshold,
         cells=cells,
         margins=margins,
