@@ -25,8 +25,8 @@ from grants_factories import GrantParties, grant_parties, insert_grant
 from report_factories import insert_disbursement, insert_programme
 
 EXPORT = "/v1/exports/360giving"
-# ../shared/data of the repository (see its README): the schemas as published.
-SCHEMAS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "360giving"
+# The schemas as published, vendored beside the service (see their README there).
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "360giving"
 PREFIX = "360G-baton"
 
 
