@@ -37,8 +37,8 @@ format: install
 
 # Test folders share file names (test_app.py in each service): one mypy run per folder.
 typecheck: install
-	$(VENV)/bin/mypy shared/src services/*/src tests conftest.py
-	@for dir in shared/tests services/*/tests; do echo "mypy $$dir"; $(VENV)/bin/mypy $$dir || exit 1; done
+	$(VENV)/bin/mypy shared/src services/*/src clients/python/src tests conftest.py
+	@for dir in shared/tests services/*/tests clients/python/tests; do echo "mypy $$dir"; $(VENV)/bin/mypy $$dir || exit 1; done
 
 pytest: install
 	$(VENV)/bin/pytest
@@ -51,3 +51,14 @@ clean:
 # docker-compose's secrets (passwords, database URLs) into deploy/docker/secrets/.
 compose-secrets: install
 	$(VENV)/bin/python -m baton.stack compose-secrets
+
+# Every database into a new folder, and back (README, "Backups"); keys are NOT included:
+#   make backup BACKUP=/mnt/backups/baton-2026-11-25    make restore BACKUP=... [FORCE=1]
+.PHONY: backup restore
+backup: install
+	@test -n "$(BACKUP)" || { echo "usage: make backup BACKUP=new-folder"; exit 2; }
+	$(VENV)/bin/python -m baton.stack backup --output "$(BACKUP)"
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backup-folder [FORCE=1]"; exit 2; }
+	$(VENV)/bin/python -m baton.stack restore --input "$(BACKUP)" $(if $(FORCE),--force)

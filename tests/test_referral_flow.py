@@ -1,7 +1,8 @@
 """A referral's whole road through the real stack: police → NGO → case, signed webhooks.
 
 Envoy, the four services and PostgreSQL run as in `make run`; a webhook receiver on
-this machine plays the police's own system.
+this machine plays the police's own system. Every call goes through `baton_client`,
+as a partner's would, so the client is proved against the real API.
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError as ReferenceRefused
 
 from baton.stack.personas import PersonaTokens
 from baton.stack.runner import Stack
 from baton.testing import serving
+from baton_client import (
+    BatonClient,
+    BatonProblem,
+    ClientCredentials,
+    WebhookVerificationError,
+    etag,
+    replayed,
+    verify_webhook,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -61,19 +72,43 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0) -> Any:
         time.sleep(0.3)
 
 
-class Gateway:
+class Partners:
+    """One `BatonClient` per persona, with the persona's API client credentials."""
+
     def __init__(self, stack: Stack, tokens: PersonaTokens) -> None:
         self.url = stack.gateway_url
         self.tokens = tokens
+        self.clients: dict[str, BatonClient] = {}
 
-    def __call__(self, persona: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"authorization": f"Bearer {self.tokens(persona)}", **kwargs.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=15, **kwargs)
+    def __call__(self, persona: str) -> BatonClient:
+        if persona not in self.clients:
+            known = self.tokens.persona(persona)
+            credentials = ClientCredentials(known.client_id, known.client_secret)
+            self.clients[persona] = BatonClient(self.url, credentials=credentials)
+        return self.clients[persona]
 
     def step(self, persona: str, referral_id: str, action: str) -> httpx.Response:
         path = f"/referrals/v1/referrals/{referral_id}"
-        etag = self(persona, "GET", path).headers["etag"]
-        return self(persona, "POST", f"{path}/{action}", headers={"if-match": etag})
+        client = self(persona)
+        return client.post(f"{path}/{action}", if_match=etag(client.get(path)))
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+@pytest.fixture
+def partners(stack: Stack, tokens: PersonaTokens) -> Iterator[Partners]:
+    opened = Partners(stack, tokens)
+    yield opened
+    opened.close()
+
+
+def refused(call: Callable[[], object]) -> int:
+    """The status of the problem `call` raised."""
+    with pytest.raises(BatonProblem) as problem:
+        call()
+    return problem.value.status
 
 
 def referral_body(recipient: str) -> dict[str, Any]:
@@ -110,34 +145,24 @@ def referral_body(recipient: str) -> dict[str, Any]:
 
 
 def test_police_to_case_with_signed_webhooks_and_a_closed_loop(
-    stack: Stack, tokens: PersonaTokens, receiver: Receiver
+    stack: Stack, partners: Partners, receiver: Receiver
 ) -> None:
     if stack.postgres is None:
         pytest.skip("counts referrals in the embedded PostgreSQL")
-    call = Gateway(stack, tokens)
-    ngo = tokens.persona("case-manager").organisation_id
-    endpoint = call(
-        "referrer",
-        "POST",
-        "/referrals/v1/webhook-endpoints",
-        json={"url": receiver.url, "event_types": ["*"]},
+    police, caseworker = partners("referrer"), partners("caseworker")
+    case_manager = partners("case-manager")
+    ngo = partners.tokens.persona("case-manager").organisation_id
+    endpoint = police.post(
+        "/referrals/v1/webhook-endpoints", {"url": receiver.url, "event_types": ["*"]}
     )
     assert endpoint.status_code == 201, endpoint.text
-    verifier = Webhook(endpoint.json()["secret"])
+    secret = endpoint.json()["secret"]
 
     # The police system retries its submission: one key, three tries, one referral.
     body, key = referral_body(ngo), str(uuid.uuid4())
-    answers = [
-        call(
-            "referrer",
-            "POST",
-            "/referrals/v1/referrals",
-            json=body,
-            headers={"idempotency-key": key},
-        )
-        for _ in range(3)
-    ]
+    answers = [police.post("/referrals/v1/referrals", body, idempotency_key=key) for _ in range(3)]
     assert [a.status_code for a in answers] == [201, 201, 201]
+    assert [replayed(a) for a in answers] == [False, True, True]
     assert answers[0].json() == answers[1].json() == answers[2].json()
     referral_id = answers[0].json()["id"]
     assert (
@@ -148,48 +173,37 @@ def test_police_to_case_with_signed_webhooks_and_a_closed_loop(
     )
 
     # Before acceptance the NGO sees the envelope, not the person.
-    packet_path = f"/referrals/v1/referrals/{referral_id}/packet"
-    assert call("caseworker", "GET", packet_path).status_code == 403
-    assert (
-        PACKET_NAME not in call("caseworker", "GET", f"/referrals/v1/referrals/{referral_id}").text
-    )
+    referral_path = f"/referrals/v1/referrals/{referral_id}"
+    packet_path = f"{referral_path}/packet"
+    assert refused(lambda: caseworker.get(packet_path)) == 403
+    assert PACKET_NAME not in caseworker.get(referral_path).text
 
-    assert call.step("caseworker", referral_id, "acknowledge").status_code == 200
-    assert call.step("case-manager", referral_id, "accept").status_code == 200
+    assert partners.step("caseworker", referral_id, "acknowledge").status_code == 200
+    assert partners.step("case-manager", referral_id, "accept").status_code == 200
 
     # The hand-off opens the case in cases-api, with the packet's identity.
     referral = wait_for(
-        lambda: (
-            (r := call("case-manager", "GET", f"/referrals/v1/referrals/{referral_id}").json())
-            and r["case_id"]
-            and r
-        )
+        lambda: (r := case_manager.get(referral_path).json()) and r["case_id"] and r
     )
-    case = call("caseworker", "GET", f"/cases/v1/cases/{referral['case_id']}")
-    assert case.status_code == 200
+    case = caseworker.get(f"/cases/v1/cases/{referral['case_id']}")
     assert case.json()["referral_id"] == referral_id
-    identity = call(
-        "caseworker",
-        "GET",
+    identity = caseworker.get(
         f"/cases/v1/beneficiaries/{case.json()['beneficiary_id']}/identity",
         params={"purpose": "referral"},
     )
     assert identity.json()["identity"]["given_names"] == PACKET_NAME
     # The needs summary (within the consent) is the case's first note.
-    notes = call(
-        "caseworker",
-        "GET",
-        f"/cases/v1/cases/{referral['case_id']}/notes",
-        params={"purpose": "referral"},
+    notes = caseworker.paginate(
+        f"/cases/v1/cases/{referral['case_id']}/notes", {"purpose": "referral"}
     )
-    assert notes.status_code == 200, notes.text
-    assert [note["text"] for note in notes.json()["items"]] == ["A safe place tonight"]
+    assert [note["text"] for note in notes] == ["A safe place tonight"]
 
     # The police learn every step through signed webhooks...
     def events() -> list[str]:
         seen = []
         for headers, raw in receiver.received:
-            payload = verifier.verify(raw, headers)  # raises on a bad signature
+            payload = verify_webhook(secret, headers, raw)  # raises on a bad signature
+            assert payload == Webhook(secret).verify(raw, headers)  # as the reference reads it
             if payload["data"]["referral_id"] == referral_id:
                 seen.append(payload["type"])
         return seen
@@ -203,17 +217,22 @@ def test_police_to_case_with_signed_webhooks_and_a_closed_loop(
     wait_for(lambda: expected <= set(events()))
     # ...and a forged or replayed-elsewhere body does not verify.
     headers, raw = receiver.received[-1]
+    forged = raw.replace(b"accepted", b"rejected") + b" "
     with pytest.raises(WebhookVerificationError):
-        verifier.verify(raw.replace(b"accepted", b"rejected") + b" ", headers)
+        verify_webhook(secret, headers, forged)
+    with pytest.raises(ReferenceRefused):
+        Webhook(secret).verify(forged, headers)
 
     # The closed loop: status and timeline, never the case or the packet.
-    status = call("referrer", "GET", f"/referrals/v1/referrals/{referral_id}")
-    assert status.json()["status"] == "accepted"
-    assert status.json()["case_id"] is None
-    timeline = call("referrer", "GET", f"/referrals/v1/referrals/{referral_id}/timeline")
-    assert timeline.status_code == 200
-    assert call("referrer", "GET", f"/cases/v1/cases/{referral['case_id']}").status_code == 403
-    assert call("referrer", "GET", packet_path).status_code == 403
+    status = police.get(referral_path).json()
+    assert status["status"] == "accepted"
+    assert status["case_id"] is None
+    # Page by page (two entries each), as a partner's system would read a long one.
+    timeline = list(police.paginate(f"{referral_path}/timeline", {"limit": 2}))
+    assert [entry["to_status"] for entry in timeline][-1] == "accepted"
+    assert len(timeline) > 2
+    assert refused(lambda: police.get(f"/cases/v1/cases/{referral['case_id']}")) == 403
+    assert refused(lambda: police.get(packet_path)) == 403
 
 
 async def _count(stack: Stack, database: str, table: str, column: str, value: object) -> int:
@@ -230,22 +249,22 @@ async def _count(stack: Stack, database: str, table: str, column: str, value: ob
 
 
 def test_a_crash_between_acceptance_and_intake_loses_nothing_and_opens_one_case(
-    stack: Stack, tokens: PersonaTokens
+    stack: Stack, partners: Partners
 ) -> None:
     if stack.postgres is None:
         pytest.skip("counts cases in the embedded PostgreSQL")
-    call = Gateway(stack, tokens)
+    case_manager = partners("case-manager")
     cases_api, referral_api = stack.process("cases-api"), stack.process("referral-api")
-    submitted = call(
-        "referrer",
-        "POST",
+    # Without a key of its own the client sends one it makes up.
+    submitted = partners("referrer").post(
         "/referrals/v1/referrals",
-        json=referral_body(tokens.persona("case-manager").organisation_id),
+        referral_body(partners.tokens.persona("case-manager").organisation_id),
     )
+    assert "idempotency-key" in submitted.request.headers
     referral_id = submitted.json()["id"]
     cases_api.stop()  # the hand-off cannot reach cases-api...
     try:
-        assert call.step("case-manager", referral_id, "accept").status_code == 200
+        assert partners.step("case-manager", referral_id, "accept").status_code == 200
         time.sleep(2)  # ...the worker tries, fails and backs off
         referral_api.kill()  # ...and referral-api dies with the hand-off pending
     finally:
@@ -255,7 +274,7 @@ def test_a_crash_between_acceptance_and_intake_loses_nothing_and_opens_one_case(
 
     referral = wait_for(
         lambda: (
-            (r := call("case-manager", "GET", f"/referrals/v1/referrals/{referral_id}").json())
+            (r := case_manager.get(f"/referrals/v1/referrals/{referral_id}").json())
             and r["case_id"]
             and r
         ),
@@ -263,4 +282,4 @@ def test_a_crash_between_acceptance_and_intake_loses_nothing_and_opens_one_case(
     )
     opened = _count(stack, "cases", "case_file", "referral_id", uuid.UUID(referral_id))
     assert asyncio.run(opened) == 1
-    assert call("caseworker", "GET", f"/cases/v1/cases/{referral['case_id']}").status_code == 200
+    assert partners("caseworker").get(f"/cases/v1/cases/{referral['case_id']}").status_code == 200

@@ -6,8 +6,10 @@ ARG SERVICE
 RUN pip install --no-cache-dir uv==0.13.9
 WORKDIR /src
 COPY pyproject.toml uv.lock ./
+# Every workspace member, even for one service: uv reads them all to check the lock.
 COPY shared shared
 COPY services services
+COPY clients clients
 # The lock pins everything; --package keeps only this service and the baton kit.
 RUN uv sync --frozen --no-dev --no-editable --package "baton-${SERVICE}" \
       --python /usr/local/bin/python3.11

@@ -2,10 +2,11 @@
 
 `ServiceClient` gets an access token with the OAuth2 client-credentials grant and
 reuses it until shortly before it expires, forwards the current request id so a
-call chain shares one id, and retries only what is safe to send twice: idempotent
-methods, and POST or PATCH carrying an `Idempotency-Key`. Logs name the method,
-the path (never the query string), the status and the attempt; never a token, a
-secret or a body.
+call chain shares one id, sends the current W3C `traceparent` (within a client
+span of its own when given a tracer), and retries only what is safe to send twice:
+idempotent methods, and POST or PATCH carrying an `Idempotency-Key`. Logs name the
+method, the path (never the query string), the status and the attempt; never a
+token, a secret or a body.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from typing import Any, Self, TypedDict, Unpack
 from urllib.parse import quote_plus
 
 import httpx
+from opentelemetry.trace import StatusCode, Tracer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from baton.context import current_request_id
 from baton.middleware import REQUEST_ID_HEADER
+from baton.telemetry import TRACEPARENT, client_span, inject_trace_context
 
 logger = logging.getLogger("baton.http")
 
@@ -148,10 +151,14 @@ class ServiceClient:
         max_retry_after_seconds: float = 10.0,
         token_refresh_margin_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        tracer: Tracer | None = None,
     ) -> None:
+        """`tracer` (the app's, see `baton.app.tracer_of`) adds a client span per call;
+        without it the current trace context is still passed on."""
         if max_retries < 0:
             raise ValueError("max_retries must not be negative")
         self.credentials = credentials
+        self.tracer = tracer
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -236,12 +243,21 @@ class ServiceClient:
             method, path, json=json, content=content, data=data, params=params, headers=outgoing
         )
         retryable = method in IDEMPOTENT_METHODS or IDEMPOTENCY_KEY_HEADER in outgoing
-        response, token = await self._send(request, retryable=retryable)
-        if response.status_code == 401:
-            # The upstream may have stopped trusting this token (key rotated, client
-            # changed); a request refused for its credentials was not processed.
-            self._forget_token(token)
-            response, _ = await self._send(request, retryable=retryable)
+        host = request.url.netloc.decode("ascii")
+        with client_span(self.tracer, method, host, request.url.path) as span:
+            if TRACEPARENT not in outgoing:
+                # The client span's context if there is one, else the caller's span's.
+                inject_trace_context(request.headers)
+            response, token = await self._send(request, retryable=retryable)
+            if response.status_code == 401:
+                # The upstream may have stopped trusting this token (key rotated, client
+                # changed); a request refused for its credentials was not processed.
+                self._forget_token(token)
+                response, _ = await self._send(request, retryable=retryable)
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+                if response.status_code >= 500:
+                    span.set_status(StatusCode.ERROR)
         return response
 
     async def _send(self, request: httpx.Request, *, retryable: bool) -> tuple[httpx.Response, str]:

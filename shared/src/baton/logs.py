@@ -1,4 +1,4 @@
-"""Structured JSON logs carrying the request id.
+"""Structured JSON logs carrying the request id, and the trace id while a span is current.
 
 Log records hold only what the code passes in `extra`; callers must never pass
 identity values, tokens or secrets. Uvicorn's own loggers are routed here so a
@@ -14,6 +14,8 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 from baton.context import current_request_id
 
 # Record attributes that are not extras; uvicorn's `color_message` duplicates `message`.
@@ -24,7 +26,7 @@ _STANDARD_ATTRIBUTES = frozenset(
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, extras."""
+    """One JSON object per line: time, level, logger, message, request and trace ids, extras."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -41,6 +43,11 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id is not None:
             entry["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            # Finds the line from a trace, and the trace from a line.
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value

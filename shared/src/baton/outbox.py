@@ -8,6 +8,10 @@ the same one), runs the topic's handler, and marks the message done in the same
 transaction. A failing handler is retried with exponential back-off and ends
 dead-lettered after `max_attempts`; a dead message can be replayed. Handlers must
 be idempotent (the receiver may have acted before a crash lost our commit).
+
+A message keeps the W3C trace context of the work that wrote it (under
+`TRACE_CONTEXT_KEY` in its payload, taken out before the handler sees it): what
+the handler does, calls to peers included, joins that request's trace.
 """
 
 from __future__ import annotations
@@ -22,12 +26,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.trace import Tracer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from baton.db import utcnow
+from baton.telemetry import continued_span, current_traceparent
 
 logger = logging.getLogger("baton.outbox")
+
+# Where a message keeps the `traceparent` of the work that wrote it (only when traced).
+TRACE_CONTEXT_KEY = "_traceparent"
 
 
 def outbox_table(metadata: sa.MetaData, name: str = "outbox_message") -> sa.Table:
@@ -65,11 +74,15 @@ async def enqueue(
     """Add a message in the caller's transaction; it exists only if that commits."""
     message_id = uuid.uuid4()
     now = utcnow()
+    stored = dict(payload)
+    traceparent = current_traceparent()
+    if traceparent is not None:
+        stored[TRACE_CONTEXT_KEY] = traceparent
     await session.execute(
         sa.insert(table).values(
             id=message_id,
             topic=topic,
-            payload=dict(payload),
+            payload=stored,
             created_at=now,
             available_at=available_at or now,
             attempts=0,
@@ -109,6 +122,8 @@ class OutboxWorker:
     backoff_seconds: float = 2.0
     max_backoff_seconds: float = 600.0
     batch_size: int = 20
+    # The app's tracer (`baton.app.tracer_of`): a span per message, in its writer's trace.
+    tracer: Tracer | None = None
 
     def _delay(self, attempts: int, asked: float | None) -> float:
         if asked is not None:
@@ -144,12 +159,21 @@ class OutboxWorker:
         values: dict[str, Any] = {"attempts": row.attempts + 1}
         handler = self.handlers.get(row.topic)
         fields = {"message_id": str(row.id), "topic": row.topic, "attempt": row.attempts + 1}
+        payload = dict(row.payload)
+        traceparent = payload.pop(TRACE_CONTEXT_KEY, None)
+        span_attributes = {
+            "messaging.system": "baton.outbox",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": row.topic,
+            "messaging.message.id": str(row.id),
+        }
         try:
             if handler is None:
                 raise Permanent("no handler for this topic")
-            # A savepoint: a failing handler's writes are undone, the bookkeeping is not.
-            async with session.begin_nested():
-                await handler(session, row.id, dict(row.payload))
+            with continued_span(self.tracer, f"process {row.topic}", traceparent, span_attributes):
+                # A savepoint: a failing handler's writes are undone, the bookkeeping is not.
+                async with session.begin_nested():
+                    await handler(session, row.id, payload)
         except Permanent as exc:
             values |= {"dead_at": utcnow(), "last_error": exc.reason[:200]}
             logger.error("outbox message dead-lettered", extra={**fields, "reason": exc.reason})

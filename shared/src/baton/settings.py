@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, HttpUrl, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from baton.auth import TrustedIssuer
@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     # Public path prefix the gateway strips (e.g. "/cases"); uvicorn serves under it.
     root_path: str = ""
     log_level: str = "INFO"
+    # Traces: base URL of an OTLP/HTTP collector (spans go to <url>/v1/traces). Unset:
+    # the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; neither: no tracing at all.
+    otel_exporter_otlp_endpoint: HttpUrl | None = None
 
     # Tokens: this service's audience name and the issuers it trusts (JSON list).
     audience: str = ""

@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.trace import Tracer
 
-from baton.app import ServiceInfo, create_service_app
+from baton.app import ServiceInfo, create_service_app, tracer_of
 from baton.auth import OrgKind
 from baton.http import ClientCredentials, ServiceClient
 from baton.migrations import MigrationTree
@@ -29,7 +30,9 @@ SERVICE = ServiceInfo(
 )
 
 
-def statistics_client(settings: GrantsSettings) -> ServiceClient | None:
+def statistics_client(
+    settings: GrantsSettings, tracer: Tracer | None = None
+) -> ServiceClient | None:
     """cases-api's statistics with the grants service's credentials; None if unconfigured."""
     secret = settings.stats_client_secret
     if not settings.stats_client_id or secret is None or not secret.get_secret_value():
@@ -41,7 +44,7 @@ def statistics_client(settings: GrantsSettings) -> ServiceClient | None:
         audience="cases-api",
         scopes=("cases:stats",),
     )
-    return ServiceClient(settings.cases_api_url, credentials)
+    return ServiceClient(settings.cases_api_url, credentials, tracer=tracer)
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -51,7 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def clients(app: FastAPI) -> AsyncIterator[None]:
-        cases = statistics_client(grants_settings)
+        cases = statistics_client(grants_settings, tracer_of(app, "grants_api.reports"))
         app.state.cases_statistics = cases
         try:
             yield

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.trace import Tracer
 
-from baton.app import ServiceInfo, create_service_app
+from baton.app import ServiceInfo, create_service_app, tracer_of
 from baton.authz import VICTIM_DATA_ORG_KINDS
 from baton.db import Database
 from baton.http import ClientCredentials, ServiceClient
+from baton.metrics import OutboxBacklog, ServiceMetrics
 from baton.migrations import MigrationTree
 from baton.outbox import OutboxWorker
 from baton.settings import Environment, ServiceSettings, load_settings
@@ -42,7 +44,7 @@ def open_vault(settings: ReferralSettings) -> EnvelopeVault:
     return EnvelopeVault(ring, keys_dir=settings.master_keys_dir)
 
 
-def cases_client(settings: ReferralSettings) -> ServiceClient | None:
+def cases_client(settings: ReferralSettings, tracer: Tracer | None = None) -> ServiceClient | None:
     secret = settings.intake_client_secret
     if not settings.intake_client_id or secret is None or not secret.get_secret_value():
         return None  # hand-offs wait (RetryLater) until the client is configured
@@ -53,7 +55,7 @@ def cases_client(settings: ReferralSettings) -> ServiceClient | None:
         audience="cases-api",
         scopes=("cases:intake",),
     )
-    return ServiceClient(settings.cases_api_url, credentials)
+    return ServiceClient(settings.cases_api_url, credentials, tracer=tracer)
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -64,10 +66,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def worker(app: FastAPI) -> AsyncIterator[None]:
         database: Database = app.state.database
+        metrics: ServiceMetrics = app.state.metrics
         vault = open_vault(referral_settings)
-        cases = cases_client(referral_settings)
+        cases = cases_client(referral_settings, tracer_of(app, "referral_api.handoff"))
         app.state.vault = vault
-        context = WorkerContext(referral_settings, database.sessionmaker, vault, cases)
+        context = WorkerContext(referral_settings, database.sessionmaker, vault, cases, metrics)
         app.state.worker_context = context
         outbox = OutboxWorker(
             database.sessionmaker,
@@ -77,6 +80,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             max_attempts=referral_settings.outbox_max_attempts,
             backoff_seconds=referral_settings.outbox_backoff_seconds,
             max_backoff_seconds=referral_settings.outbox_max_backoff_seconds,
+            tracer=tracer_of(app, "baton.outbox"),
         )
         app.state.outbox = outbox
         stop = asyncio.Event()
@@ -91,4 +95,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             if cases is not None:
                 await cases.aclose()
 
-    return create_service_app(SERVICE, referral_settings, ROUTERS, service_lifespan=worker)
+    app = create_service_app(SERVICE, referral_settings, ROUTERS, service_lifespan=worker)
+    app.state.metrics.register_refreshed(
+        OutboxBacklog(lambda: app.state.database.sessionmaker, OutboxMessage)
+    )
+    return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from baton.http import ServiceClient
+from baton.metrics import ServiceMetrics
 from baton.outbox import Handler
 from baton.vault import EnvelopeVault
 from referral_api.config import ReferralSettings
@@ -20,6 +21,8 @@ class WorkerContext:
     vault: EnvelopeVault
     # cases-api, called with the intake client's token; None when not configured.
     cases: ServiceClient | None
+    # The app's registry: handlers count what they see (webhook failures).
+    metrics: ServiceMetrics
 
 
 def build_handlers(context: WorkerContext) -> Mapping[str, Handler]:

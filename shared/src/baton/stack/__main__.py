@@ -14,7 +14,8 @@ from typing import TextIO
 from pydantic import TypeAdapter
 
 from baton.auth import TrustedIssuer
-from baton.stack.compose import write_compose_secrets
+from baton.stack.backup import run_backup, run_restore
+from baton.stack.compose import SECRETS_DIRECTORY, write_compose_secrets
 from baton.stack.gateway import container_layout, render
 from baton.stack.personas import PersonaTokens, UnknownPersona, load_personas, request_token
 from baton.stack.processes import ProcessDied
@@ -112,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         "gateway-config", help="print the Envoy configuration for docker-compose"
     )
     config_parser.add_argument("--output", type=Path)
+    config_parser.add_argument(
+        "--public-url",
+        default="http://127.0.0.1:8080",
+        help="where clients reach the gateway; tokens' issuer is <url>/identity",
+    )
     token_parser = commands.add_parser(
         "token", help="print an access token for a demo persona (make run must be up)"
     )
@@ -125,12 +131,37 @@ def main(argv: list[str] | None = None) -> int:
     secrets_parser = commands.add_parser(
         "compose-secrets", help="generate docker-compose's secret files (kept if present)"
     )
-    secrets_parser.add_argument("--dir", type=Path, default=Path("deploy/docker/secrets"))
+    secrets_parser.add_argument("--dir", type=Path, default=SECRETS_DIRECTORY)
+    # A superuser URL in the environment rather than on a command line, where `ps` shows it.
+    admin_url = os.environ.get("BATON_ADMIN_DATABASE_URL")
+    admin_help = (
+        "a superuser URL of the server (default: $BATON_ADMIN_DATABASE_URL, "
+        "else make run's embedded PostgreSQL)"
+    )
+    backup_parser = commands.add_parser(
+        "backup", help="dump every service database into a new folder (keys NOT included)"
+    )
+    backup_parser.add_argument("--output", type=Path, required=True, help="a new or empty folder")
+    backup_parser.add_argument("--admin-url", default=admin_url, help=admin_help)
+    restore_parser = commands.add_parser(
+        "restore", help="restore a backup's databases (checksums first; keys NOT included)"
+    )
+    restore_parser.add_argument("--input", type=Path, required=True, help="a backup folder")
+    restore_parser.add_argument("--admin-url", default=admin_url, help=admin_help)
+    restore_parser.add_argument(
+        "--secrets-dir",
+        type=Path,
+        help="where passwords of logins the server lacks are written (default: .data/secrets)",
+    )
+    restore_parser.add_argument(
+        "--force", action="store_true", help="drop target databases that are not empty"
+    )
     args = parser.parse_args(argv)
 
     root: Path = args.root.resolve()
     if args.command == "gateway-config":
         layout = container_layout(
+            public_url=args.public_url,
             external_issuers=external_issuers_from_environment(),
             cors_origins=cors_origins_from_environment(),
         )
@@ -147,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(os.environ.get("BATON_DATA_DIR", root / ".data")).resolve()
     if args.command == "token":
         return print_demo_token(data_dir / "demo-clients.json", args.persona, args.gateway)
+    if args.command == "backup":
+        return run_backup(args.output.resolve(), args.admin_url, data_dir)
+    if args.command == "restore":
+        secrets_dir = args.secrets_dir or data_dir / "secrets"
+        return run_restore(
+            root, args.input.resolve(), args.admin_url, data_dir, secrets_dir, force=args.force
+        )
     return run(
         StackOptions(
             root=root,

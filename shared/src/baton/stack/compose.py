@@ -2,7 +2,7 @@
 
 `make compose-secrets` writes them into `deploy/docker/secrets/` (never committed);
 compose mounts each into the container that needs it, and the services read them
-through `BATON_SECRETS_DIR`.
+through `BATON_SECRETS_DIR`. `deploy/docker/secrets.example.md` lists every one.
 """
 
 from __future__ import annotations
@@ -14,12 +14,31 @@ from baton.stack.postgres import read_or_create_secret
 from baton.stack.services import SERVICES
 
 COMPOSE_DATABASE_HOST = "postgres:5432"
+# Relative to the checkout, as docker-compose.yml names it.
+SECRETS_DIRECTORY = Path("deploy/docker/secrets")
+# Generated passwords that are not a service's database login.
+OTHER_PASSWORDS = (
+    "postgres_superuser_password",
+    # The admin console of the `oidc` profile's demo Keycloak.
+    "keycloak_admin_password",
+)
+# Filled by the operator once the clients exist (README, "Deploying on one host"):
+# empty until then, so compose starts; referral-api keeps hand-offs waiting and donor
+# reports go without case figures.
+OPERATOR_SECRETS = (
+    "referrals_intake_client_id",
+    "referrals_intake_client_secret",
+    "grants_stats_client_id",
+    "grants_stats_client_secret",
+)
 
 
 def write_compose_secrets(directory: Path) -> list[Path]:
     """Create every missing secret file; existing ones are kept. Returns all of them."""
-    read_or_create_secret(directory / "postgres_superuser_password")
-    written = [directory / "postgres_superuser_password"]
+    written = []
+    for name in OTHER_PASSWORDS:
+        read_or_create_secret(directory / name)
+        written.append(directory / name)
     for spec in SERVICES:
         prefix = spec.env_prefix.lower()
         logins = {
@@ -34,16 +53,7 @@ def write_compose_secrets(directory: Path) -> list[Path]:
                 f"@{COMPOSE_DATABASE_HOST}/{spec.route}"
             )
             written += [directory / f"{role}_password", url_file]
-    # Filled by the operator once the hand-off's client exists (README, "Deploying"):
-    # empty until then, so compose starts and referral-api keeps hand-offs waiting.
-    # Likewise grants-api's statistics client: donor reports go without case figures.
-    placeholders = (
-        "referrals_intake_client_id",
-        "referrals_intake_client_secret",
-        "grants_stats_client_id",
-        "grants_stats_client_secret",
-    )
-    for name in placeholders:
+    for name in OPERATOR_SECRETS:
         placeholder = directory / name
         if not placeholder.exists():
             placeholder.write_text("")

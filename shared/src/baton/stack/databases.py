@@ -50,6 +50,20 @@ def _with_login(url: str, user: str, password: str) -> str:
 PROVISION_SQL = Path("deploy/postgres/provision.sql")
 
 
+def libpq_environment(url: str, database: str | None = None) -> dict[str, str]:
+    """What PostgreSQL's programs (psql, pg_dump, pg_restore) need to reach `url`, or
+    `database` on its server: in the environment, since `ps` shows a command line."""
+    parts = urlsplit(url)
+    return {
+        **os.environ,
+        "PGHOST": parts.hostname or "127.0.0.1",
+        "PGPORT": str(parts.port or 5432),
+        "PGUSER": unquote(parts.username or "postgres"),
+        "PGPASSWORD": unquote(parts.password or ""),
+        "PGDATABASE": database or parts.path.lstrip("/") or "postgres",
+    }
+
+
 def provision(root: Path, admin_url: str, database: str, secrets_dir: Path) -> ServiceDatabase:
     """Create (idempotently) one service's database, owner and runtime roles.
 
@@ -58,7 +72,6 @@ def provision(root: Path, admin_url: str, database: str, secrets_dir: Path) -> S
     owner, runtime = f"{database}_owner", f"{database}_app"
     owner_password = read_or_create_secret(secrets_dir / f"{owner}.password")
     runtime_password = read_or_create_secret(secrets_dir / f"{runtime}.password")
-    admin = urlsplit(admin_url)
     result = subprocess.run(
         [
             str(postgres_bin_dir() / "psql"),
@@ -69,12 +82,7 @@ def provision(root: Path, admin_url: str, database: str, secrets_dir: Path) -> S
             str(root / PROVISION_SQL),
         ],
         env={
-            **os.environ,
-            "PGHOST": admin.hostname or "127.0.0.1",
-            "PGPORT": str(admin.port or 5432),
-            "PGUSER": unquote(admin.username or "postgres"),
-            "PGPASSWORD": unquote(admin.password or ""),
-            "PGDATABASE": admin.path.lstrip("/") or "postgres",
+            **libpq_environment(admin_url),
             "BATON_OWNER_PASSWORD": owner_password,
             "BATON_APP_PASSWORD": runtime_password,
         },

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from baton.auth import TrustedIssuer
 from baton.authz import VICTIM_DATA_ORG_KINDS
+from baton.stack import gateway_observability
 from baton.stack.services import SERVICES
 
 TEMPLATE = Path("deploy/gateway/envoy.yaml.tmpl")
@@ -45,6 +46,11 @@ class Upstream:
     port: int
 
 
+def otel_collector_from_environment() -> Upstream | None:
+    address = gateway_observability.collector_address_from_environment()
+    return Upstream(*address) if address is not None else None
+
+
 @dataclass(frozen=True)
 class GatewayIssuer:
     """A trusted issuer as the gateway sees it: where it fetches the JWKS from."""
@@ -70,6 +76,8 @@ class GatewayLayout:
     # Peers Envoy treats as internal (their x-envoy-* headers would count); none by
     # default, and the strip filter removes such headers from every request anyway.
     internal_networks: Sequence[str] = ()
+    # Where Envoy sends its spans (OTLP/HTTP); None: no tracing at the gateway.
+    otel_collector: Upstream | None = field(default_factory=otel_collector_from_environment)
 
 
 def public_paths() -> list[str]:
@@ -352,7 +360,16 @@ def render(root: Path, layout: GatewayLayout) -> str:
         "rbac_denials": json.dumps(_donor_denial(layout)),
         "internal_address_config": json.dumps(_internal_addresses(layout)),
         "verified_refusal_filter": json.dumps(_verified_refusal_filter(layout)),
-        "jwks_clusters": _external_clusters(layout),
+        "extra_clusters": "\n".join(
+            part
+            for part in (
+                _external_clusters(layout),
+                gateway_observability.collector_cluster(layout.otel_collector),
+            )
+            if part
+        ),
+        "metrics_refusals": gateway_observability.metrics_refusals(),
+        "tracing": gateway_observability.tracing(layout.otel_collector),
         "strip_headers": json.dumps(_strip_headers()),
         "cors_origins": json.dumps([{"exact": origin} for origin in layout.cors_origins]),
         "token_rate_limit": json.dumps(_token_bucket(layout.token_requests_per_second)),

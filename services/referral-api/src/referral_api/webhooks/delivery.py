@@ -9,7 +9,8 @@ the message. Each delivery gets a `webhook.deliver` message naming its organisat
 A failed attempt raises `RetryLater`, so the outbox backs off exponentially and
 dead-letters after `outbox_max_attempts`. The outbox undoes a failing handler's
 writes, so the attempt is recorded in a transaction of its own; the last one marks
-the delivery `dead`, which is what the deliveries list and a replay go by.
+the delivery `dead`, which is what the deliveries list and a replay go by. Failed
+attempts are counted by event type and kind of failure, never by endpoint or URL.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,6 +125,13 @@ class Attempt:
     @property
     def reason(self) -> str:
         return self.error or f"http-{self.status_code}"
+
+    @property
+    def failure_class(self) -> str:
+        """The reason with the status reduced to its class: a bounded metric label."""
+        if self.error is not None or self.status_code is None:
+            return self.error or "no-response"
+        return f"http-{self.status_code // 100}xx"
 
 
 class Sender:
@@ -227,6 +236,14 @@ async def _attempt(
     return await sender.post(target, body, headers)
 
 
+def failure_counter(context: WorkerContext) -> Counter:
+    return context.metrics.counter(
+        "baton_webhook_delivery_failures",
+        "Failed webhook delivery attempts, by event type and kind of failure.",
+        ["event_type", "reason"],
+    )
+
+
 async def deliver(
     context: WorkerContext,
     sender: Sender,
@@ -273,6 +290,7 @@ async def deliver(
     async with context.sessionmaker() as own, own.begin():
         await bind_tenant(own, request.organisation_id)
         await _record(own, delivery, attempt, status)
+    failure_counter(context).labels(delivery.event_type, attempt.failure_class).inc()
     logger.warning("webhook attempt failed", extra={**fields, "reason": attempt.reason})
     # The outbox's exponential back-off, not the receiver's Retry-After, sets the pace.
     raise RetryLater(attempt.reason)
