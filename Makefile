@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(VENV)/bin/python
 
-.PHONY: install run test lint format typecheck pytest clean compose-secrets token
+.PHONY: install run test lint format typecheck pytest clean compose-secrets token bench
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +37,17 @@ format: install
 
 # Test folders share file names (test_app.py in each service): one mypy run per folder.
 typecheck: install
-	$(VENV)/bin/mypy shared/src services/*/src clients/python/src tests conftest.py
+	$(VENV)/bin/mypy shared/src services/*/src clients/python/src tests bench conftest.py
 	@for dir in shared/tests services/*/tests clients/python/tests; do echo "mypy $$dir"; $(VENV)/bin/mypy $$dir || exit 1; done
 
 pytest: install
 	$(VENV)/bin/pytest
 
 test: lint typecheck pytest
+
+# The whole system under load (README, "Performance"); BENCH_SCALE=10000|100000|1000000.
+bench: install
+	$(VENV)/bin/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

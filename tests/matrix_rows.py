@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from baton.stack.programme import NGO_TIRANA
+from baton.stack.services import SERVICES
 from matrix_grants import GRANT_ENDPOINTS
 from matrix_world import (
     ANONYMOUS,
@@ -513,4 +514,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     # grants-api: programmes, grants, money flows, reporting, funding mix, reports.
     *GRANT_ENDPOINTS,
+)
+
+# Open without a token by design, so not rows above; tested in test_gateway.py and the
+# identity tests. Each service's /metrics is open too, on its own port only (the
+# gateway refuses it): see test_route_inventory.py.
+PUBLIC = frozenset(
+    {
+        *(("GET", f"/{spec.route}/{leaf}") for spec in SERVICES for leaf in ("healthz", "readyz")),
+        ("POST", "/identity/v1/oauth/token"),
+        ("GET", "/identity/.well-known/openid-configuration"),
+        ("GET", "/identity/.well-known/jwks.json"),
+    }
 )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy import text
 
 from baton.app import ServiceInfo
 from baton.authz import public
+from baton.db import SessionDep
 from baton.errors import Conflict
 from baton.migrations import MigrationTree
 from baton.settings import ServiceSettings
@@ -38,6 +40,12 @@ async def create_person(person: Person) -> Person:
 @probe_router.post("/conflicts")
 async def make_conflict() -> None:
     raise Conflict("The record changed since you read it.")
+
+
+@probe_router.get("/database-sleep")
+async def database_sleep(session: SessionDep, seconds: float = 0.0) -> dict[str, bool]:
+    await session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": seconds})
+    return {"slept": True}
 
 
 @probe_router.get("/crash")

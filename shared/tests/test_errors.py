@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
-from kit_probe import PLANTED_VALUE
+from baton.app import create_service_app
+from baton.stack.databases import ServiceDatabase
+from baton.stack.postgres import free_port
+from baton.testing import app_client
+from kit_probe import KIT_INFO, PLANTED_VALUE, kit_settings, probe_router
 
 PROBLEM = "application/problem+json"
 
@@ -82,3 +88,33 @@ async def test_unexpected_exception_is_a_500_problem_that_leaks_nothing(
     assert response.json()["request_id"] == response.headers["x-request-id"]
     assert PLANTED_VALUE not in response.text
     assert "RuntimeError" not in response.text
+
+
+async def _database_answer(database_url: str, seconds: float, **settings: object) -> httpx.Response:
+    app = create_service_app(KIT_INFO, kit_settings(database_url, **settings), [probe_router])
+    async with app_client(app) as client:
+        return await client.get("/v1/database-sleep", params={"seconds": seconds})
+
+
+def _assert_retry_soon(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["code"] == "database-unavailable"
+    assert "Error" not in response.text  # no exception names, no trace
+
+
+async def test_a_database_that_is_not_there_is_a_503_problem_to_retry() -> None:
+    nobody_listens = f"postgresql+asyncpg://baton:x@127.0.0.1:{free_port()}/baton"
+    _assert_retry_soon(await _database_answer(nobody_listens, 0.0))
+
+
+async def test_a_query_slower_than_the_statement_timeout_is_a_bounded_503(
+    service_databases: dict[str, ServiceDatabase],
+) -> None:
+    url = service_databases["cases"].runtime_url
+    started = time.perf_counter()
+    answer = await _database_answer(url, 5.0, database_statement_timeout_ms=200)
+    _assert_retry_soon(answer)
+    assert time.perf_counter() - started < 4.0  # the 5 s query was cut off
+    assert (await _database_answer(url, 0.0)).status_code == 200

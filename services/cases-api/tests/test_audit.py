@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -10,7 +11,15 @@ import httpx
 import pytest
 
 from baton.stack.databases import ServiceDatabase
-from cases_factories import CallerFactory, identity, new_beneficiary, new_case, run_command
+from cases_factories import (
+    PLANTED,
+    PLANTED_FAMILY,
+    CallerFactory,
+    identity,
+    new_beneficiary,
+    new_case,
+    run_command,
+)
 
 PURPOSE = {"purpose": "legal_assistance"}
 
@@ -87,14 +96,14 @@ async def test_the_log_pages_with_an_opaque_cursor(
     auditor = caller("ngo", ["auditor"], org_id=worker.org_id)
     for _ in range(3):
         await new_beneficiary(cases, worker)
-    first = (
-        await cases.get("/v1/audit-events", params={"limit": 2}, headers=auditor.headers)
-    ).json()
+    # Each page read is an event too (`audit.read`): page over the creations alone.
+    only: dict[str, str | int] = {"action": "beneficiary.create", "limit": 2}
+    first = (await cases.get("/v1/audit-events", params=only, headers=auditor.headers)).json()
     assert len(first["items"]) == 2
     rest = (
         await cases.get(
             "/v1/audit-events",
-            params={"limit": 2, "cursor": first["next_cursor"]},
+            params={**only, "cursor": first["next_cursor"]},
             headers=auditor.headers,
         )
     ).json()
@@ -107,13 +116,114 @@ async def test_the_log_pages_with_an_opaque_cursor(
 
 
 async def test_the_runtime_role_cannot_change_or_delete_an_event(
-    cases: httpx.AsyncClient, caller: CallerFactory, runtime: asyncpg.Connection
+    cases: httpx.AsyncClient,
+    caller: CallerFactory,
+    runtime: asyncpg.Connection,
+    superuser: asyncpg.Connection,
 ) -> None:
     await new_beneficiary(cases, caller("ngo", ["caseworker"]))
-    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-        await runtime.execute("UPDATE audit_event SET purpose = 'safety'")
-    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-        await runtime.execute("DELETE FROM audit_event")
+    before = await superuser.fetchval("SELECT count(*) FROM audit_event")
+    for statement in ("UPDATE audit_event SET purpose = 'safety'", "DELETE FROM audit_event"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await runtime.execute(statement)
+    # Nor can it empty the table, or switch off what guards it.
+    for statement in (
+        "TRUNCATE audit_event",
+        "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
+        "SET session_replication_role = replica",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await runtime.execute(statement)
+    assert await superuser.fetchval("SELECT count(*) FROM audit_event") == before
+
+
+async def test_a_hundred_concurrent_reads_append_to_one_chain(
+    cases: httpx.AsyncClient,
+    caller: CallerFactory,
+    superuser: asyncpg.Connection,
+    service_databases: dict[str, ServiceDatabase],
+) -> None:
+    worker = caller("ngo", ["caseworker"])
+    beneficiary = await new_beneficiary(cases, worker, identity())
+    path = f"/v1/beneficiaries/{beneficiary['id']}/identity"
+    responses = await asyncio.gather(
+        *(
+            cases.get(
+                path, params=PURPOSE, headers=worker.with_headers(x_request_id=f"concurrent-{n}")
+            )
+            for n in range(100)
+        )
+    )
+    assert [response.status_code for response in responses] == [200] * 100
+    logged = await superuser.fetch(
+        "SELECT request_id FROM audit_event WHERE resource_id = $1 AND action = 'identity.read'",
+        uuid.UUID(beneficiary["id"]),
+    )
+    assert sorted(row["request_id"] for row in logged) == sorted(
+        f"concurrent-{n}" for n in range(100)
+    )
+    # One line: every sequence number once, each event chained to the one before.
+    code, report = verify_audit(service_databases)
+    assert (code, report["intact"]) == (0, True), report
+    assert report["events_checked"] == await superuser.fetchval("SELECT count(*) FROM audit_event")
+
+
+async def test_an_identity_read_that_cannot_be_audited_is_not_served(
+    cases: httpx.AsyncClient, caller: CallerFactory, superuser: asyncpg.Connection
+) -> None:
+    worker = caller("ngo", ["caseworker"])
+    beneficiary = await new_beneficiary(cases, worker, identity())
+    path = f"/v1/beneficiaries/{beneficiary['id']}"
+    reads = [(f"{path}/identity", PURPOSE), (path, {"include": "identity", **PURPOSE})]
+    # A real failure of the audit write, underneath the service.
+    await superuser.execute(
+        """
+        CREATE FUNCTION audit_event_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$
+        """
+    )
+    await superuser.execute(
+        "CREATE TRIGGER audit_event_broken BEFORE INSERT ON audit_event "
+        "FOR EACH ROW EXECUTE FUNCTION audit_event_broken()"
+    )
+    try:
+        for reading, params in reads:
+            response = await cases.get(reading, params=params, headers=worker.headers)
+            assert response.status_code == 500, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "internal-error"
+            assert not any(value in response.text for value in PLANTED)
+    finally:
+        await superuser.execute("DROP TRIGGER audit_event_broken ON audit_event")
+        await superuser.execute("DROP FUNCTION audit_event_broken()")
+    served = await cases.get(reads[0][0], params=PURPOSE, headers=worker.headers)
+    assert served.json()["identity"]["family_names"] == PLANTED_FAMILY
+    auditor = caller("ngo", ["auditor"], org_id=worker.org_id)
+    events = await _events(cases, auditor.headers, beneficiary["id"])
+    assert [event["action"] for event in events] == ["beneficiary.create", "identity.read"]
+
+
+async def test_reading_the_audit_log_is_itself_audited(
+    cases: httpx.AsyncClient, caller: CallerFactory
+) -> None:
+    auditor = caller("ngo", ["auditor"])
+    colleague = caller("ngo", ["auditor"], org_id=auditor.org_id)
+    first = await cases.get(
+        "/v1/audit-events", headers=auditor.with_headers(x_request_id="looked-at-the-log")
+    )
+    assert first.json()["items"] == []  # a page never holds its own read
+    seen = await cases.get(
+        "/v1/audit-events", params={"action": "audit.read"}, headers=colleague.headers
+    )
+    assert [
+        (event["actor"], event["request_id"], event["resource_type"], event["resource_id"])
+        for event in seen.json()["items"]
+    ] == [(auditor.subject, "looked-at-the-log", "audit_log", str(auditor.org_id))]
+    elsewhere = caller("ngo", ["auditor"])
+    unseen = await cases.get(
+        "/v1/audit-events", params={"action": "audit.read"}, headers=elsewhere.headers
+    )
+    assert unseen.json()["items"] == []
 
 
 async def test_the_verify_command_finds_the_first_tampered_event(

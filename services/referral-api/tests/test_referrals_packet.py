@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from baton.testing_issuer import CallerFactory
@@ -172,6 +173,41 @@ async def test_a_forwarding_organisation_never_opens_the_packet_it_passes_on(
     opened = await referrals.get(child_path, headers=next_ngo.headers)
     assert opened.status_code == 200
     assert opened.json()["packet"]["identity"]["family_names"] == PLANTED_FAMILY
+
+
+@pytest.mark.parametrize("elsewhere", ["same referrer", "another referrer"])
+async def test_a_packet_moved_onto_another_referral_does_not_open(
+    referrals: httpx.AsyncClient,
+    caller: CallerFactory,
+    superuser: asyncpg.Connection,
+    elsewhere: str,
+) -> None:
+    people = parties(caller)
+    source = await submit(referrals, people.referrer, people.recipient)
+    insider = (
+        people.referrer if elsewhere == "same referrer" else caller("government", ["referrer"])
+    )
+    decoy = {"needs_summary": "Nothing planted here"}
+    target = await submit(referrals, insider, people.recipient, packet=decoy)
+    # Wrapped key and ciphertext both copied: the context and associated data name the
+    # referral and its organisations, so neither opens on another row.
+    await superuser.execute(
+        "UPDATE referral_packet t SET master_key_id = s.master_key_id, "
+        "wrapped_key = s.wrapped_key, ciphertext = s.ciphertext "
+        "FROM referral_packet s WHERE s.referral_id = $1 AND t.referral_id = $2",
+        uuid.UUID(source["id"]),
+        uuid.UUID(target["id"]),
+    )
+    moved = await referrals.get(f"{REFERRALS}/{target['id']}/packet", headers=insider.headers)
+    assert moved.status_code == 500, moved.text
+    assert moved.headers["content-type"] == "application/problem+json"
+    assert moved.json()["code"] == "protected-data-integrity"
+    assert "Traceback" not in moved.text
+    assert not any(value in moved.text for value in PLANTED)
+    intact = await referrals.get(
+        f"{REFERRALS}/{source['id']}/packet", headers=people.referrer.headers
+    )
+    assert intact.json()["packet"] == packet()
 
 
 async def test_after_the_purge_nobody_can_read_the_packet(

@@ -4,6 +4,7 @@ the subscribed endpoints of the organisations concerned only."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -251,19 +252,33 @@ async def test_during_a_rotation_both_secrets_sign_each_verifying_on_its_own(
         _verified(old, after)
 
 
-async def test_redirects_are_not_followed(
-    service: Service, caller: CallerFactory, superuser: asyncpg.Connection
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_to_an_internal_address_is_not_followed(
+    service: Service, caller: CallerFactory, superuser: asyncpg.Connection, status: int
 ) -> None:
+    """A receiver cannot bounce the delivery into the network behind referral-api."""
     police = caller("government", ["referrer"])
-    receiver = Receiver(statuses=[307])
-    with serving(receiver.app()) as url:
-        receiver.redirect_to = f"{url}/elsewhere"
-        endpoint = await new_endpoint(service.client, police, f"{url}/hook")
-        await emit(service.app, referral_event([police.org_id], "accepted"))
-        await attempt_rounds(service.app, superuser, police.org_id, 1)
+    connections: list[str] = []
+
+    async def internal(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Any connection counts, whatever method a follower would have switched to.
+        connections.append("connected")
+        writer.close()
+
+    # What a metadata service or an admin interface on loopback would be.
+    listener = await asyncio.start_server(internal, "127.0.0.1", 0)
+    internal_port = listener.sockets[0].getsockname()[1]
+    receiver = Receiver(statuses=[status])
+    receiver.redirect_to = f"http://127.0.0.1:{internal_port}/latest/meta-data/"
+    async with listener:
+        with serving(receiver.app()) as url:
+            endpoint = await new_endpoint(service.client, police, f"{url}/hook")
+            await emit(service.app, referral_event([police.org_id], "accepted"))
+            await attempt_rounds(service.app, superuser, police.org_id, 1)
     assert receiver.paths() == ["/hook"]
+    assert connections == []
     [delivery] = await deliveries(service.client, police, endpoint["id"])
-    assert (delivery["status"], delivery["last_status_code"]) == ("failed", 307)
+    assert (delivery["status"], delivery["last_status_code"]) == ("failed", status)
     await stop_retries(superuser, police.org_id)
 
 

@@ -12,7 +12,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from pydantic import ValidationError
 
+from baton.settings import SECRETS_DIR_VARIABLE, load_settings
 from baton.testing import serving
 from referral_api.config import ReferralSettings
 from referral_api.webhooks import targets
@@ -79,15 +81,49 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
         "https://[::ffff:a9fe:a9fe]/hook",
         "https://[64:ff9b::a00:1]/hook",
         "https://[2002:7f00:1::]/hook",
+        "https://172.31.255.255/hook",
+        "https://[fd00:ec2::254]/latest/meta-data/",
+        # Loopback in the forms the C resolver reads (DNS here says public: never asked).
+        "https://127.1/hook",
+        "https://0x7f000001/hook",
+        "https://2130706433/hook",
+        "https://017700000001/hook",
+        "https://0x7f.0.0.1/hook",
+        "https://127.0.0.1./hook",
+        "https://%31%32%37.0.0.1/hook",
+        "https://[::ffff:7f00:1]/hook",
+        "https://[::127.0.0.1]/hook",
+        "https://[::ffff:0:127.0.0.1]/hook",
+        "https://[fe80::1%25eth0]/hook",
+        "https://[fec0::1]/hook",
         "http://localhost:8080/hook",
         "https://localhost/hook",
+        "https://localhost./hook",
         "https://api.localhost/hook",
         "https://intranet/hook",
         "https://metadata.google.internal/computeMetadata/v1/",
         "https://printer.local/hook",
+        # The gateway's admin interface (POST /quitquitquit stops it) and Baton's own
+        # services and database, by address and by their names in the deployment.
+        "https://127.0.0.1:9901/quitquitquit",
+        "https://[::1]:9901/quitquitquit",
+        "https://gateway:9901/quitquitquit",
+        "https://identity-api:8000/v1/organisations",
+        "https://cases-api:8000/v1/intake",
+        "https://referral-api./v1/webhook-endpoints",
+        "https://grants-api:8000/v1/grants",
+        "https://postgres:5432/",
+        "https://cases-api.baton.svc.cluster.local/v1/intake",
         "http://hooks.example.org/hook",
         "ftp://hooks.example.org/hook",
+        "file:///etc/passwd",
+        "gopher://hooks.example.org/_POST",
+        "dict://hooks.example.org:11211/stats",
+        "wss://hooks.example.org/hook",
+        "data:text/plain,hook",
         "https://police:hunter2@hooks.example.org/hook",
+        "https://token@hooks.example.org/hook",
+        "https://hooks.example.org@127.0.0.1/hook",
         "not a url at all",
     ],
 )
@@ -100,11 +136,13 @@ async def test_a_target_that_is_not_a_public_https_address_is_refused(
         ENDPOINTS, json={"url": url, "event_types": ["*"]}, headers=police.headers
     )
     assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert problem["code"] == "webhook-target-refused"
+    assert (problem["code"], problem["status"]) == ("webhook-target-refused", 422)
+    assert problem["detail"].startswith("The webhook URL")
     # The problem never echoes the URL (it could carry a token).
     host = url.split("//")[-1].split("/")[0]
-    assert host not in response.text
+    assert not host or host not in response.text
 
 
 @pytest.mark.parametrize(
@@ -132,7 +170,13 @@ async def test_a_public_https_target_is_accepted_and_an_update_is_checked_too(
 ) -> None:
     police = caller("government", ["referrer"])
     created = await new_endpoint(strict.client, police, "https://hooks.example.org/baton")
-    for url in ("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/baton", "https://93.184.215.14/"):
+    for url in (
+        "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/baton",
+        "https://93.184.215.14/",
+        # Numbers inside a name, or an international name, are names: DNS decides.
+        "https://2024.hooks.example.org/baton",
+        "https://bücher.example.org/baton",
+    ):
         assert (await new_endpoint(strict.client, police, url))["url"] == url
     refused = await strict.client.patch(
         f"{ENDPOINTS}/{created['id']}",
@@ -203,7 +247,13 @@ async def test_names_are_resolved_by_the_system_resolver() -> None:
         ("::ffff:10.0.0.1", False),
         ("::ffff:8.8.8.8", True),
         ("64:ff9b::7f00:1", False),
+        ("64:ff9b::808:808", True),
         ("2002:a00:1::", False),
+        ("::7f00:1", False),
+        ("::ffff:0:7f00:1", False),
+        ("64:ff9b:1::a00:1", False),
+        ("fec0::1", False),
+        ("2001:4860:4860::8888", True),
     ],
 )
 def test_which_addresses_are_public(address: str, public: bool) -> None:
@@ -217,6 +267,23 @@ async def test_private_targets_and_plain_http_are_allowed_only_when_configured()
             await targets.check(url, allow_private=False, seconds=1)
     with pytest.raises(WebhookTargetRefused):
         await targets.check("ftp://127.0.0.1/", allow_private=True, seconds=1)
+
+
+def test_private_targets_are_refused_by_default_and_never_allowed_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(SECRETS_DIR_VARIABLE, raising=False)
+    monkeypatch.delenv("REFERRALS_ALLOW_PRIVATE_WEBHOOK_TARGETS", raising=False)
+    # Settings are only read here: nothing connects to this database.
+    monkeypatch.setenv("REFERRALS_DATABASE_URL", "postgresql+asyncpg://referrals@db/referrals")
+    monkeypatch.setenv("REFERRALS_ENVIRONMENT", "production")
+    assert load_settings(ReferralSettings).allow_private_webhook_targets is False
+    monkeypatch.setenv("REFERRALS_ALLOW_PRIVATE_WEBHOOK_TARGETS", "true")
+    # The service does not start at all: it fails while reading its settings.
+    with pytest.raises(ValidationError, match="must not be true in production"):
+        load_settings(ReferralSettings)
+    monkeypatch.setenv("REFERRALS_ENVIRONMENT", "development")
+    assert load_settings(ReferralSettings).allow_private_webhook_targets is True
 
 
 async def test_a_pinned_send_keeps_the_name_in_the_host_header() -> None:

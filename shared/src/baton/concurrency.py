@@ -34,7 +34,7 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None,
         Header(description="The `ETag` of the version this update is based on"),
@@ -52,13 +52,13 @@ def _if_match(
         raise PreconditionFailed("If-Match does not name a version of this record.") from exc
 
 
-def _optional_if_match(
+async def _optional_if_match(
     if_match: Annotated[
         str | None,
         Header(description="Required when the record already exists: its `ETag`"),
     ] = None,
 ) -> int | None:
-    return None if if_match is None else _if_match(if_match)
+    return None if if_match is None else await _if_match(if_match)
 
 
 def check_version(expected: int, current: int) -> None:

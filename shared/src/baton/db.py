@@ -33,6 +33,9 @@ NAMING_CONVENTION = {
 }
 
 
+POOL_RECYCLE_SECONDS = 1800  # under the idle timeouts of proxies and firewalls
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware UTC: every stored timestamp is one."""
     return datetime.now(UTC)
@@ -56,7 +59,11 @@ class Database:
             settings.database_url.get_secret_value(),
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_pool_size // 2,
-            pool_pre_ping=True,
+            # No ping before each checkout (a round trip per request): a connection the
+            # server dropped fails its request with a 503 (baton.errors) and SQLAlchemy
+            # then discards every older pooled connection; the next request reconnects.
+            pool_pre_ping=False,
+            pool_recycle=POOL_RECYCLE_SECONDS,
             pool_timeout=settings.database_connect_timeout_seconds,
             connect_args={
                 "timeout": settings.database_connect_timeout_seconds,
@@ -84,7 +91,7 @@ class Database:
             return {row[0] for row in rows}
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sqlalchemy_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baton.context import current_request_id
@@ -191,8 +193,49 @@ async def _handle_unexpected(request: Request, exc: Exception) -> ProblemRespons
     )
 
 
+# The database is down, restarting, too slow (statement timeout) or out of connections:
+# the request left nothing behind (its transaction is gone), so a retry is safe.
+DATABASE_RETRY_AFTER_SECONDS = 1
+# SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57 operator
+# intervention (57014: canceled by statement_timeout; 57P01-03: shutdown, starting up).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57")
+DATABASE_GONE = (
+    sqlalchemy_errors.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, DATABASE_GONE):
+        return True  # the pool stayed empty, or no connection could be opened or kept
+    if isinstance(exc, sqlalchemy_errors.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig  # type: ignore[assignment]
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    return sqlstate.startswith(_TRANSIENT_SQLSTATE_CLASSES)
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> ProblemResponse:
+    if not _database_unavailable(exc):
+        return await _handle_unexpected(request, exc)
+    logger.warning("database unavailable", extra={"exception_type": type(exc).__qualname__})
+    return problem_response(
+        request,
+        status=503,
+        code="database-unavailable",
+        title="Service unavailable",
+        detail="The service's database did not answer in time; retry shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error of `app` an RFC 9457 problem."""
+    for database_error in (sqlalchemy_errors.DBAPIError, asyncpg.PostgresError, *DATABASE_GONE):
+        app.add_exception_handler(database_error, _handle_database_error)
     app.add_exception_handler(BatonError, _handle_baton_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)

@@ -127,7 +127,7 @@ class RequestKey:
     endpoint: str  # "POST /v1/cases"
 
 
-def _idempotency_key(
+async def _idempotency_key(
     request: Request,
     idempotency_key: Annotated[
         str | None,

@@ -38,7 +38,7 @@ class PageParams(BaseModel):
     limit: int = 50
 
 
-def page_params(
+async def page_params(
     cursor: Annotated[
         str | None, Query(description="From `next_cursor` of the previous page")
     ] = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class EnvelopeVault:
         self._keys_dir = keys_dir
         self._reload_seconds = reload_seconds
         self._loaded_at = time.monotonic()
+        # When an unknown key id last made the ring load again; never, so far.
+        self._unknown_key_reload_at = -math.inf
 
     def _reload(self, *, min_age: float) -> None:
         if self._keys_dir is None or time.monotonic() - self._loaded_at < min_age:
@@ -99,9 +102,12 @@ class EnvelopeVault:
 
     def data_key(self, wrapped: crypto.WrappedKey, context: bytes) -> bytes:
         ring = self._require_ring()
-        if wrapped.key_id not in ring.key_ids:
-            # At once (at most every second) when a key names a master key not yet seen.
-            self._reload(min_age=1.0)
+        now = time.monotonic()
+        if wrapped.key_id not in ring.key_ids and now - self._unknown_key_reload_at >= 1.0:
+            # At once (at most every second) when a key names a master key not yet seen,
+            # e.g. one a rotation running elsewhere just added, however recent the last load.
+            self._unknown_key_reload_at = now
+            self._reload(min_age=0.0)
             ring = self._require_ring()
         try:
             return ring.unwrap(wrapped, context=context)

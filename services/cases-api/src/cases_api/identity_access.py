@@ -19,7 +19,7 @@ class IdentityInclusion:
     purpose: AccessPurpose | None
 
 
-def _identity_inclusion(
+async def _identity_inclusion(
     principal: PrincipalDep,
     include: Annotated[
         Literal["identity"] | None,

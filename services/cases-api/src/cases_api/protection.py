@@ -104,6 +104,6 @@ class IdentityVault:
         )
 
 
-def get_vault(request: Request) -> IdentityVault:
+async def get_vault(request: Request) -> IdentityVault:
     vault: IdentityVault = request.app.state.identity_vault
     return vault

@@ -11,12 +11,12 @@ from baton.pagination import PageParams, page_params
 from grants_api.config import GrantsSettings
 
 
-def _settings(request: Request) -> GrantsSettings:
+async def _settings(request: Request) -> GrantsSettings:
     settings: GrantsSettings = request.app.state.settings
     return settings
 
 
-def _statistics(request: Request) -> ServiceClient | None:
+async def _statistics(request: Request) -> ServiceClient | None:
     client: ServiceClient | None = request.app.state.cases_statistics
     return client
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from baton.settings import ServiceSettings
+from baton.settings import Environment, ServiceSettings
 
 
 class ReferralSettings(ServiceSettings):
@@ -49,3 +49,12 @@ class ReferralSettings(ServiceSettings):
     # Loopback and private addresses are refused as webhook targets unless allowed
     # (local development and tests only).
     allow_private_webhook_targets: bool = False
+
+    @model_validator(mode="after")
+    def _private_webhook_targets_never_in_production(self) -> ReferralSettings:
+        # Allowed, any partner could make this service call into its own network.
+        if self.environment == Environment.production and self.allow_private_webhook_targets:
+            raise ValueError(
+                "REFERRALS_ALLOW_PRIVATE_WEBHOOK_TARGETS must not be true in production"
+            )
+        return self

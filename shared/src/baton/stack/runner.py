@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,9 +155,10 @@ class Stack:
             "REFERRALS_TOKEN_URL": (
                 f"http://127.0.0.1:{self.service_ports['identity']}/v1/oauth/token"
             ),
-            # Partners' test receivers run on this machine.
-            "REFERRALS_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
         }
+        if self.options.environment != "production":
+            # Partners' test receivers run on this machine (production refuses this).
+            env["REFERRALS_ALLOW_PRIVATE_WEBHOOK_TARGETS"] = "true"
         if self.options.demo_credentials.exists():
             service = load_personas(self.options.demo_credentials).get("referral-service")
             if service is not None:
@@ -270,11 +272,20 @@ class Stack:
             **overrides,
         )
 
-    def launch_gateway(self, layout: GatewayLayout, name: str = "gateway") -> ManagedProcess:
-        """Render `layout` and start an Envoy with it; the caller waits for readiness."""
+    def launch_gateway(
+        self,
+        layout: GatewayLayout,
+        name: str = "gateway",
+        edit: Callable[[str], str] | None = None,
+    ) -> ManagedProcess:
+        """Render `layout` and start an Envoy with it; the caller waits for readiness.
+
+        `edit` changes the rendered YAML first (the benchmark adds its ceiling route).
+        """
         config_path = self.options.data_dir / f"{name}.envoy.yaml"
         config_path.parent.mkdir(parents=True, exist_ok=True)
-        config_path.write_text(render(self.options.root, layout))
+        config = render(self.options.root, layout)
+        config_path.write_text(edit(config) if edit is not None else config)
         gateway = ManagedProcess(
             name=name,
             # No hot restart: a second Envoy on this machine (another stack) would collide.

@@ -16,7 +16,9 @@ class AuditEventRead(BaseModel):
     actor: str = Field(description="`sub` of the token that acted")
     actor_organisation_id: uuid.UUID
     organisation_id: uuid.UUID = Field(description="The organisation whose record was touched")
-    action: str = Field(description="e.g. `identity.read`, `case.update`, `identity.erase`")
+    action: str = Field(
+        description="e.g. `identity.read`, `case.update`, `identity.erase`, `audit.read`"
+    )
     resource_type: str
     resource_id: uuid.UUID
     purpose: str | None

@@ -67,7 +67,10 @@ async def list_events(
     resource_id: uuid.UUID | None = None,
     action: str | None = None,
 ) -> Sequence[AuditEvent]:
-    """Events the caller may see, oldest first, after a sequence number; one extra row."""
+    """Events the caller may see, oldest first, after a sequence number; one extra row.
+
+    The read is itself an event (`audit.read`), so who looked at the log is on record too.
+    """
     query = select(AuditEvent).where(col(AuditEvent.sequence) > after_sequence)
     if not sees_every_organisation(principal):
         query = query.where(col(AuditEvent.organisation_id) == principal.org_id)
@@ -76,7 +79,18 @@ async def list_events(
     if action is not None:
         query = query.where(col(AuditEvent.action) == action)
     query = query.order_by(col(AuditEvent.sequence)).limit(limit + 1)
-    return (await session.scalars(query)).all()
+    events = (await session.scalars(query)).all()
+    # Recorded after the query: a page never shows its own read. The resource is the
+    # organisation whose log was read (for the platform: all of them, seen from its own).
+    await record(
+        session,
+        principal,
+        organisation_id=principal.org_id,
+        action="audit.read",
+        resource_type="audit_log",
+        resource_id=principal.org_id,
+    )
+    return events
 
 
 @dataclass(frozen=True)

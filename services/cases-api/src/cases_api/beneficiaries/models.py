@@ -25,6 +25,12 @@ def _timestamp(nullable: bool = False) -> sa.Column[datetime]:
 
 class Beneficiary(CasesTable, table=True):
     __tablename__ = "beneficiary"
+    # Lists read one organisation's rows in cursor order (migration cases_0008).
+    __table_args__ = (
+        sa.Index(
+            "ix_beneficiary_organisation_id_created_at_id", "organisation_id", "created_at", "id"
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     organisation_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, index=True))

@@ -19,6 +19,12 @@ def _timestamp(nullable: bool = False) -> sa.Column[datetime]:
 
 class Case(CasesTable, table=True):
     __tablename__ = "case_file"
+    # Lists read one organisation's rows in cursor order (migration cases_0008).
+    __table_args__ = (
+        sa.Index(
+            "ix_case_file_organisation_id_created_at_id", "organisation_id", "created_at", "id"
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     organisation_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, index=True))

@@ -14,6 +14,7 @@ from baton.authz import Authorize, Permission
 from baton.concurrency import IfMatch, PreconditionFailed, PreconditionRequired, set_etag
 from baton.errors import problem_responses
 from baton.pagination import Page, PageParams, page_of, page_params
+from baton.reads import DatabaseDep, tenant_reader
 from baton.tenancy import TenantSessionDep
 from cases_api.beneficiaries.exceptions import BeneficiaryNotFound
 from cases_api.cases import service
@@ -39,7 +40,7 @@ CaseCloser = Annotated[Principal, Authorize(Permission.case_close)]
 UPDATE_ERRORS = (CaseNotFound, PreconditionFailed, PreconditionRequired, CaseClosed)
 
 
-def reflection_rules(request: Request) -> ReflectionRules:
+async def reflection_rules(request: Request) -> ReflectionRules:
     settings: CasesSettings = request.app.state.settings
     return ReflectionRules(settings.reflection_period_days, settings.reflection_period_default_days)
 
@@ -115,10 +116,13 @@ async def list_cases(
 
 @router.get("/{case_id}", response_model=CaseRead, responses=problem_responses(CaseNotFound))
 async def read_case(
-    case_id: uuid.UUID, session: TenantSessionDep, principal: CaseReader, response: Response
+    case_id: uuid.UUID, database: DatabaseDep, principal: CaseReader, response: Response
 ) -> CaseRead:
     """One case of your organisation, with its ETag."""
-    return _answer(response, await service.get(session, principal, case_id))
+    async with tenant_reader(database, principal.org_id) as reader:
+        read = await service.read(reader, principal, case_id)
+    set_etag(response, read.version)
+    return read
 
 
 @router.patch(

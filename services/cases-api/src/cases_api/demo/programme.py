@@ -251,14 +251,14 @@ class _Generator:
             )
             level = {d: min(5, v + (rng.random() < 0.5)) for d, v in level.items()}
 
-    def family(self) -> None:
+    def family(self, members: int) -> None:
         rng = self.rng
         everyone = [
             (organisation, row["id"])
             for organisation, rows in self.data.beneficiaries.items()
             for row in rows
         ]
-        for organisation, beneficiary_id in rng.sample(everyone * 2, FAMILY_MEMBERS):
+        for organisation, beneficiary_id in rng.sample(everyone * 2, members):
             child = rng.random() < 0.55
             stamp = datetime.combine(FIRST_DAY, time(9), tzinfo=UTC)
             self.data.family_members.setdefault(organisation, []).append(
@@ -291,10 +291,11 @@ ASSESSMENT_DOMAINS = (
 
 
 def generate(seed: int = SEED, persons: int = PERSONS) -> DemoProgramme:
+    """The programme's persons; more of them (other seeds) keep its family share."""
     generator = _Generator(seed)
     # Partners differ in size: weights of 1 to 3 shares.
     weights = [generator.rng.randint(1, 3) for _ in NGOS]
     for ngo in generator.rng.choices(NGOS, weights=weights, k=persons):
         generator.person(ngo.id, ngo.country)
-    generator.family()
+    generator.family(round(persons * FAMILY_MEMBERS / PERSONS))
     return generator.data

@@ -117,7 +117,7 @@ class StepCall:
         )
 
 
-def _step_call(
+async def _step_call(
     session: TenantSessionDep,
     key: idempotency.IdempotencyKeyHeader,
     version: IfMatch,

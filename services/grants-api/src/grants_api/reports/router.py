@@ -72,7 +72,7 @@ class ReportAsked:
         )
 
 
-def _report_asked(
+async def _report_asked(
     request: Request,
     period_start: PeriodStart = None,
     period_end: PeriodEnd = None,

@@ -111,7 +111,7 @@ class StepCall:
         return read
 
 
-def _step_call(
+async def _step_call(
     session: TenantSessionDep,
     key: idempotency.IdempotencyKeyHeader,
     version: IfMatch,

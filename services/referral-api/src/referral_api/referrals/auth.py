@@ -19,12 +19,12 @@ Worker = Annotated[Principal, Authorize(Permission.referral_work)]
 Decider = Annotated[Principal, Authorize(Permission.referral_decide)]
 
 
-def _vault(request: Request) -> EnvelopeVault:
+async def _vault(request: Request) -> EnvelopeVault:
     vault: EnvelopeVault = request.app.state.vault
     return vault
 
 
-def _settings(request: Request) -> ReferralSettings:
+async def _settings(request: Request) -> ReferralSettings:
     settings: ReferralSettings = request.app.state.settings
     return settings
 

@@ -45,12 +45,12 @@ SECRET_ERRORS = (ProtectedDataUnavailable, ProtectedDataCorrupt)
 UPDATE_ERRORS = (WebhookEndpointNotFound, PreconditionFailed, PreconditionRequired)
 
 
-def get_vault(request: Request) -> EnvelopeVault:
+async def get_vault(request: Request) -> EnvelopeVault:
     vault: EnvelopeVault = request.app.state.vault
     return vault
 
 
-def target_rules(request: Request) -> TargetRules:
+async def target_rules(request: Request) -> TargetRules:
     settings: ReferralSettings = request.app.state.settings
     return TargetRules(settings.allow_private_webhook_targets, settings.webhook_timeout_seconds)
 

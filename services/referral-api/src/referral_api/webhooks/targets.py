@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 
@@ -25,6 +26,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Names that only make sense inside a network (RFC 6761, RFC 6762, ICANN's .internal).
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# A DNS label as it may appear in a host name (IDNA already applied).
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# No top-level domain is numeric: a host ending so is an address in a form the C
+# resolver reads (127.1, 0x7f.1, 0177.0.0.1), never a name to look up.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,12 @@ def is_public(address: IPAddress) -> bool:
         embedded = _embedded_ipv4(address)
         if embedded is not None:
             return is_public(embedded)
+    if isinstance(address, ipaddress.IPv6Address) and (
+        address.is_reserved or address.is_site_local
+    ):
+        # IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), local NAT64
+        # and site-local forms: deprecated or network-local, yet Python calls some global.
+        return False
     return address.is_global and not address.is_multicast
 
 
@@ -79,7 +91,14 @@ def _literal(host: str) -> IPAddress | None:
 
 def _check_name(host: str) -> None:
     name = host.rstrip(".").lower()
-    if "." not in name or name == "localhost" or name.endswith(_LOCAL_SUFFIXES):
+    labels = name.split(".")
+    if (
+        len(labels) < 2
+        or name == "localhost"
+        or name.endswith(_LOCAL_SUFFIXES)
+        or not all(_LABEL.fullmatch(label) for label in labels)
+        or _NUMERIC_LABEL.fullmatch(labels[-1])
+    ):
         raise WebhookTargetRefused("The webhook URL must name a public host.")
 
 
