@@ -112,7 +112,9 @@ def _phase(
         tokens=tokens,
         sample=dataset.sample(stack),
         programme_id=scenarios.programme_id(stack.gateway_url, tokens),
-        deep_cursor=scenarios.deep_cursor(stack.gateway_url, tokens),
+        deep_cursor=scenarios.deep_cursor(stack.gateway_url, tokens)
+        if any(scenario.name == "case_list_deep" for scenario in chosen)
+        else "",
     )
     memory = _memory_groups(stack)
     levels = [int(level) for level in args.connections.split(",")]

@@ -192,6 +192,7 @@ def test_police_to_case_with_signed_webhooks_and_a_closed_loop(
         params={"purpose": "referral"},
     )
     assert identity.json()["identity"]["given_names"] == PACKET_NAME
+    assert identity.headers["cache-control"] == "no-store"
     # The needs summary (within the consent) is the case's first note.
     notes = caseworker.paginate(
         f"/cases/v1/cases/{referral['case_id']}/notes", {"purpose": "referral"}

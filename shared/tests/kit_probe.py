@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
@@ -46,6 +46,12 @@ async def make_conflict() -> None:
 async def database_sleep(session: SessionDep, seconds: float = 0.0) -> dict[str, bool]:
     await session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": seconds})
     return {"slept": True}
+
+
+@probe_router.get("/cacheable")
+async def cacheable(response: Response) -> dict[str, str]:
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return {"shared": "with anyone"}
 
 
 @probe_router.get("/crash")

@@ -455,3 +455,22 @@ def test_the_delay_doubles_per_attempt_with_jitter_and_a_ceiling(
     assert worker._delay(3, 5.0) == 5.0
     assert worker._delay(30, None) <= worker.max_backoff_seconds
     assert timedelta(seconds=worker._delay(1, 0.0)) == timedelta(0)
+
+
+async def test_a_committed_message_wakes_this_process_worker_before_its_next_poll(
+    sessionmaker: async_sessionmaker[AsyncSession], table: sa.Table
+) -> None:
+    probe = Probe()
+    # A poll a minute apart: only the wake-up can explain a quick hand-over.
+    worker = _worker(sessionmaker, table, {TOPIC: probe}, poll_seconds=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await asyncio.sleep(0.2)  # the first (empty) poll is over; the worker waits
+        message_id = await _enqueue(sessionmaker, table)
+        async with asyncio.timeout(5):
+            await probe.called.wait()
+        assert probe.calls == [message_id]
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=2)

@@ -18,6 +18,19 @@ async def test_a_request_id_is_made_when_none_is_sent(kit_client: httpx.AsyncCli
     assert uuid.UUID(response.headers["x-request-id"])
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/v1/nowhere", "/v1/crash"])
+async def test_no_answer_is_kept_by_a_browser_or_proxy(
+    kit_client: httpx.AsyncClient, path: str
+) -> None:
+    response = await kit_client.get(path)
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_an_endpoint_may_say_otherwise(kit_client: httpx.AsyncClient) -> None:
+    response = await kit_client.get("/v1/cacheable")
+    assert response.headers["cache-control"] == "public, max-age=60"
+
+
 async def test_the_gateway_request_id_is_kept(kit_client: httpx.AsyncClient) -> None:
     sent = str(uuid.uuid4())
     response = await kit_client.get("/healthz", headers={"x-request-id": sent})

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request id and one access line per request."""
+"""Pure ASGI middleware: request id, `Cache-Control: no-store`, one access line per request."""
 
 from __future__ import annotations
 
@@ -58,7 +58,12 @@ class RequestContextMiddleware:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                # Answers hold personal data more often than not: no browser or proxy
+                # keeps one unless the endpoint said otherwise.
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
             await send(message)
 
         try:

@@ -17,6 +17,7 @@ the handler does, calls to peers included, joins that request's trace.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -27,6 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from opentelemetry.trace import Tracer
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -88,7 +90,23 @@ async def enqueue(
             attempts=0,
         )
     )
+    if available_at is None:
+        # Once (and only if) this commits, a worker of this process looks at once
+        # instead of at its next poll; workers elsewhere still find it by polling.
+        event.listen(session.sync_session, "after_commit", _waker(table.name), once=True)
     return message_id
+
+
+# Per outbox table, the wake-up events of the workers running in this process.
+_WORKERS_AWAKE: dict[str, set[asyncio.Event]] = {}
+
+
+def _waker(table_name: str) -> Callable[[Any], None]:
+    def wake(_: Any) -> None:
+        for awake in _WORKERS_AWAKE.get(table_name, ()):
+            awake.set()
+
+    return wake
 
 
 class RetryLater(Exception):
@@ -195,18 +213,36 @@ class OutboxWorker:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; a failing poll (database down) is logged and retried."""
-        while not stop.is_set():
-            try:
-                busy = await self.run_once()
-            except Exception as exc:
-                logger.error("outbox poll failed", extra={"error_type": type(exc).__name__})
-                busy = 0
-            if busy == 0:
+        """Poll until `stop` is set; a failing poll (database down) is logged and retried.
+
+        Between polls it also wakes when this process commits a message (see `enqueue`).
+        """
+        awake = asyncio.Event()
+        _WORKERS_AWAKE.setdefault(self.table.name, set()).add(awake)
+        try:
+            while not stop.is_set():
+                awake.clear()
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
+                    busy = await self.run_once()
+                except Exception as exc:
+                    logger.error("outbox poll failed", extra={"error_type": type(exc).__name__})
+                    busy = 0
+                if busy == 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.poll_seconds):
+                            await _first_of(stop, awake)
+        finally:
+            _WORKERS_AWAKE[self.table.name].discard(awake)
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    """Wait until one of `events` is set."""
+    waiters = [asyncio.ensure_future(happened.wait()) for happened in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def replay(session: AsyncSession, table: sa.Table, message_id: uuid.UUID) -> bool:
