@@ -216,3 +216,44 @@ def run_service_command(package: str, command: list[str], env: dict[str, str]) -
     lines = result.stdout.strip().splitlines()
     report: dict[str, Any] = json.loads(lines[-1]) if lines else {}
     return CommandRun(result.returncode, report, result.stderr[-2000:])
+
+
+# A body no parser can recurse through: Python's json gives up near its recursion limit.
+DEEPLY_NESTED_JSON = b"[" * 100_000 + b"]" * 100_000
+
+
+async def assert_malformed_bodies_refused(
+    client: httpx.AsyncClient,
+    path: str,
+    *,
+    headers: dict[str, str],
+    wrong_field: tuple[str, object],
+) -> None:
+    """POST to `path` what a careless or hostile client sends: a body nested too deep for
+    any parser, a top-level string, array or null, and `wrong_field` (a field with a value
+    of the wrong type). Each must be a 400/422 problem, never a 500, naming the failing
+    field and echoing none of the rejected input.
+    """
+    json_headers = {**headers, "content-type": "application/json"}
+    nested = await client.post(path, content=DEEPLY_NESTED_JSON, headers=json_headers)
+    assert nested.status_code in {400, 422}, nested.text
+    assert nested.headers["content-type"] == "application/problem+json"
+    assert len(nested.content) < 1000  # the nesting is not echoed back
+
+    field, value = wrong_field
+    echo = "Rejected-And-Not-Echoed"
+    shapes: list[tuple[object, list[str | int]]] = [
+        (echo, ["body"]),
+        ([echo], ["body"]),
+        (None, ["body"]),
+        ({field: value, "unexpected": echo}, ["body", field]),
+    ]
+    for body, location in shapes:
+        response = await client.post(path, content=json.dumps(body), headers=json_headers)
+        assert response.status_code == 422, (body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["code"] == "validation-failed"
+        assert location in [error["location"] for error in problem["errors"]]
+        assert echo not in response.text
+        assert (value if isinstance(value, str) else json.dumps(value)) not in response.text

@@ -294,6 +294,9 @@ class Stack:
                 "-c",
                 str(config_path),
                 "--disable-hot-restart",
+                # Access lines reach the file within a second, not Envoy's default ten.
+                "--file-flush-interval-msec",
+                "1000",
                 "--log-level",
                 "warn",
             ],
