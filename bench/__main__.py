@@ -10,10 +10,14 @@ FastAPI `/ping` behind the same Envoy) is measured beside them in each phase.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from baton.stack.personas import PersonaTokens, load_personas
 from bench import dataset, flow, report, scenarios, system, wrk
@@ -22,6 +26,7 @@ from bench.scenarios import CEILING, SCENARIOS, Context, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP_SECONDS = 2.0
+SETTLE_SECONDS = 60.0
 
 
 def _arguments() -> argparse.Namespace:
@@ -81,7 +86,29 @@ def _flow_figures(load: flow.FlowLoad, ceiling_rps: float) -> dict[str, Any]:
     }
 
 
+async def _busy_backends(stack: system.BenchStack) -> int:
+    assert stack.postgres is not None
+    connection = await asyncpg.connect(stack.postgres.admin_url())
+    try:
+        busy: int = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return busy
+    finally:
+        await connection.close()
+
+
+def _settle(stack: system.BenchStack, longest: float = SETTLE_SECONDS) -> None:
+    """Wait until PostgreSQL runs no query of an earlier scenario (an abandoned donor
+    report's statistics may run on after its client gave up), at most `longest`."""
+    deadline = time.monotonic() + longest
+    while asyncio.run(_busy_backends(stack)) > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def _measure(
+    stack: system.BenchStack,
     scenario: Scenario,
     context: Context,
     tool: wrk.Wrk,
@@ -89,6 +116,7 @@ def _measure(
     seconds: float,
     memory: PeakMemory,
 ) -> tuple[wrk.Load, dict[str, float]]:
+    _settle(stack)
     request = scenario.build(context)
     wrk.run(tool, context.gateway_url, request, connections=level, seconds=WARM_UP_SECONDS)
     with memory.watching() as peaks:
@@ -121,13 +149,13 @@ def _phase(
     results: dict[str, Any] = {}
     peak_memory: dict[str, float] = {}
     for level in levels:
-        ceiling, _ = _measure(CEILING, context, tool, level, args.seconds, memory)
+        ceiling, _ = _measure(stack, CEILING, context, tool, level, args.seconds, memory)
         print(f"  {CEILING.name}@{level}: {ceiling.requests_per_second:,.0f} rps", flush=True)
         results.setdefault(CEILING.name, {"title": CEILING.title, "runs": {}})["runs"][
             str(level)
         ] = _figures(ceiling, ceiling.requests_per_second)
         for scenario in chosen:
-            load, peaks = _measure(scenario, context, tool, level, args.seconds, memory)
+            load, peaks = _measure(stack, scenario, context, tool, level, args.seconds, memory)
             figures = _figures(load, ceiling.requests_per_second)
             figures["peak_memory_mib"] = peaks
             for name, mib in peaks.items():
@@ -141,6 +169,7 @@ def _phase(
                 flush=True,
             )
         if with_flow:
+            _settle(stack)
             with memory.watching():
                 flows = flow.run(stack.gateway_url, tokens, connections=level, seconds=args.seconds)
             results.setdefault(
