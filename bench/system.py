@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import functools
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from baton.stack.postgres import free_port
-from baton.stack.processes import ManagedProcess
+from baton.stack.processes import ManagedProcess, wait_until_answering
 from baton.stack.runner import Stack, StackOptions
 from baton.stack.services import SERVICES
 from bench.ceiling import PING_PATH, with_ping_route
@@ -60,16 +57,12 @@ class BenchStack(Stack):
 
     def wait_until_ready(self) -> None:
         super().wait_until_ready()
-        deadline = time.monotonic() + self.options.startup_timeout_seconds
-        while True:
-            try:
-                if httpx.get(f"{self.gateway_url}{PING_PATH}", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the ceiling app did not answer through the gateway")
-            time.sleep(0.2)
+        wait_until_answering(
+            f"{self.gateway_url}{PING_PATH}",
+            what="the ceiling app behind the gateway",
+            managed=self.process("ceiling"),
+            timeout=self.options.startup_timeout_seconds,
+        )
 
 
 def start(root: Path, data_dir: Path) -> BenchStack:

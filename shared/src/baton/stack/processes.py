@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 
 @dataclass
@@ -65,3 +68,21 @@ class ProcessDied(RuntimeError):
             f"last lines of {managed.log_path}:\n{managed.log_tail()}"
         )
         self.managed = managed
+
+
+def wait_until_answering(
+    url: str, *, what: str, managed: ManagedProcess | None = None, timeout: float = 30.0
+) -> None:
+    """Until `url` answers 200; raises if `managed` exits first or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        exited = managed is not None and managed.exit_code is not None
+        if exited or time.monotonic() > deadline:
+            tail = managed.log_tail() if managed is not None else ""
+            raise RuntimeError(f"{what} did not start:\n{tail}")
+        time.sleep(0.2)
