@@ -51,6 +51,7 @@ class BenchStack(Stack):
             admin_port=self.admin_port,
             token_requests_per_second=WIDE_OPEN,
             route_requests_per_second=WIDE_OPEN,
+            caller_requests_per_second=WIDE_OPEN,
         )
         edit = functools.partial(with_ping_route, port=self.ceiling_port)
         self.processes.append(self.launch_gateway(layout, edit=edit))

@@ -10,7 +10,9 @@ import http.client
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +27,7 @@ from baton.stack.postgres import free_port
 from baton.stack.processes import wait_until_answering
 from baton.stack.runner import Stack
 from baton.stack.services import SERVICES
+from baton.testing_issuer import TestIssuer
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +112,8 @@ def echo_gateway(stack: Stack) -> Iterator[EchoGateway]:
         name="echo-gateway",
         upstreams={"cases": Upstream("127.0.0.1", echo.port)},
         token_requests_per_second=2,
-        route_requests_per_second=5,
+        route_requests_per_second=20,
+        caller_requests_per_second=2,
         # As behind a load balancer on a private network: the peer counts as internal,
         # so Envoy's own sanitising of x-envoy-* headers is off and only ours remains.
         internal_networks=["127.0.0.0/8"],
@@ -218,6 +222,7 @@ def test_an_ngo_token_does_pass_the_same_gateway(
     echo_gateway: EchoGateway, tokens: PersonaTokens
 ) -> None:
     # The control for the test above: the echo server is reachable at all.
+    _wait_for_bucket_refill()  # the tricks above drained this address's bucket
     response = httpx.get(f"{echo_gateway.url}/cases/v1/me", headers=_bearer(tokens("caseworker")))
     assert response.status_code == 200
     assert response.json()["path"] == "/v1/me"
@@ -271,33 +276,92 @@ def test_cors_headers_on_a_real_call_from_the_frontend(stack: Stack, tokens: Per
     assert "x-request-id" in response.headers["access-control-expose-headers"]
 
 
+def _forged(index: int) -> dict[str, str]:
+    """Headers a client could set to pass for another address or caller, different each time."""
+    address = f"203.0.113.{index % 250 + 1}"
+    return {
+        "x-forwarded-for": address,
+        "x-real-ip": address,
+        "forwarded": f"for={address}",
+        "x-org-id": str(uuid.uuid4()),
+        "x-user-id": f"someone-{index}",
+    }
+
+
+def _statuses(url: str, requests: list[dict[str, str]]) -> list[int]:
+    """One GET per header set, all at once (a slow machine must not refill a bucket
+    meanwhile); the statuses in the order given."""
+    with ThreadPoolExecutor(max_workers=min(len(requests), 50)) as pool:
+        return [r.status_code for r in pool.map(lambda h: httpx.get(url, headers=h), requests)]
+
+
 def test_the_token_endpoint_is_rate_limited_with_a_problem(echo_gateway: EchoGateway) -> None:
     _wait_for_bucket_refill()
-    statuses = []
-    last: httpx.Response | None = None
-    for _ in range(10):
-        last = httpx.post(
+
+    def guess(_: int) -> httpx.Response:
+        return httpx.post(
             f"{echo_gateway.url}/identity/v1/oauth/token",
             data={"grant_type": "client_credentials"},
             auth=("guessing", "wrong-secret"),
         )
-        statuses.append(last.status_code)
-    assert statuses[0] == 401  # identity-api answered while tokens were left
-    assert 429 in statuses
-    limited = next(r for r in [last] if r is not None and r.status_code == 429)
-    assert limited.headers["content-type"] == "application/problem+json"
-    assert limited.headers["retry-after"] == "1"
-    assert limited.json()["code"] == "rate-limited"
+
+    assert guess(0).status_code == 401  # identity-api answers while tokens are left
+    # At once, so that a slow identity-api does not let the bucket refill meanwhile.
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(guess, range(10)))
+    limited = [answer for answer in answers if answer.status_code == 429]
+    assert limited
+    assert limited[0].headers["content-type"] == "application/problem+json"
+    assert limited[0].headers["retry-after"] == "1"
+    assert limited[0].json()["code"] == "rate-limited"
     _wait_for_bucket_refill()
 
 
 def test_every_route_has_its_own_bucket(echo_gateway: EchoGateway) -> None:
     _wait_for_bucket_refill()
-    statuses = [httpx.get(f"{echo_gateway.url}/grants/healthz").status_code for _ in range(20)]
+    statuses = _statuses(f"{echo_gateway.url}/grants/healthz", [{}] * 100)
     assert statuses[0] == 200
     assert 429 in statuses
     # Another route's bucket is untouched by the flood.
     assert httpx.get(f"{echo_gateway.url}/identity/healthz").status_code == 200
+    _wait_for_bucket_refill()
+
+
+def test_each_verified_caller_has_its_own_bucket_whatever_the_headers_say(
+    echo_gateway: EchoGateway, external_issuer: TestIssuer, tokens: PersonaTokens
+) -> None:
+    _wait_for_bucket_refill()
+    organisation = uuid.uuid4()
+
+    def token(subject: str, org_id: uuid.UUID) -> dict[str, str]:
+        claims = external_issuer.claims(org_id=org_id, org_kind="ngo", roles=["caseworker"])
+        return _bearer(external_issuer.sign(claims | {"sub": subject}))
+
+    # One caller floods with a fresh token each time and every header a client could
+    # forge to pass for someone else; its bucket holds four (two a second).
+    flood = [token("partner-sync", organisation) | _forged(i) for i in range(12)]
+    # At the same moment: the same subject in another organisation, another subject of
+    # the same organisation, and another issuer's caller, three requests each.
+    others = (
+        [token("partner-sync", uuid.uuid4())] * 3
+        + [token("frontend-user", organisation)] * 3
+        + [_bearer(tokens("caseworker"))] * 3
+    )
+    statuses = _statuses(f"{echo_gateway.url}/cases/v1/anything", flood + others)
+    assert 200 in statuses[:12]
+    assert 429 in statuses[:12]
+    assert statuses[12:] == [200] * 9
+    _wait_for_bucket_refill()
+
+
+def test_an_address_is_limited_before_any_token_is_checked(echo_gateway: EchoGateway) -> None:
+    _wait_for_bucket_refill()
+    # Unverifiable tokens would cost a signature check each: the address's bucket runs
+    # dry first, and forged forwarding headers (a new address each time) do not help.
+    requests = [_bearer("not.a.token") | _forged(i) for i in range(100)]
+    statuses = _statuses(f"{echo_gateway.url}/cases/v1/anything", requests)
+    assert 401 in statuses
+    assert 429 in statuses
     _wait_for_bucket_refill()
 
 

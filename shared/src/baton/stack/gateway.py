@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from baton.auth import TrustedIssuer
 from baton.authz import VICTIM_DATA_ORG_KINDS
-from baton.stack import gateway_observability
+from baton.stack import gateway_limits, gateway_observability
 from baton.stack.services import SERVICES
 
 TEMPLATE = Path("deploy/gateway/envoy.yaml.tmpl")
@@ -71,8 +71,10 @@ class GatewayLayout:
     issuers: Sequence[GatewayIssuer] = ()
     jwks_cache_seconds: int = 300
     cors_origins: Sequence[str] = ()
+    # Per peer address (token endpoint, each service route) and per verified caller.
     token_requests_per_second: int = 20
     route_requests_per_second: int = 1000
+    caller_requests_per_second: int = 200
     # Peers Envoy treats as internal (their x-envoy-* headers would count); none by
     # default, and the strip filter removes such headers from every request anyway.
     internal_networks: Sequence[str] = ()
@@ -326,22 +328,11 @@ def _external_clusters(layout: GatewayLayout) -> str:
     return "\n".join(clusters)
 
 
-def _token_bucket(per_second: int) -> dict[str, Any]:
-    enabled = {
-        "default_value": {"numerator": 100, "denominator": "HUNDRED"},
-        "runtime_key": "baton.none",
-    }
-    return {
-        "@type": f"{_TYPES}.filters.http.local_ratelimit.v3.LocalRateLimit",
-        "stat_prefix": "route_rate_limit",
-        "token_bucket": {
-            "max_tokens": per_second * 2,
-            "tokens_per_fill": per_second,
-            "fill_interval": "1s",
-        },
-        "filter_enabled": enabled,
-        "filter_enforced": enabled,
-    }
+def _caller_keys(layout: GatewayLayout) -> list[tuple[str, str, str]]:
+    return [
+        (_provider_name(index, issuer), issuer.trusted.claims.org_id, issuer.trusted.claims.sub)
+        for index, issuer in enumerate(layout.issuers)
+    ]
 
 
 def render(root: Path, layout: GatewayLayout) -> str:
@@ -372,8 +363,15 @@ def render(root: Path, layout: GatewayLayout) -> str:
         "tracing": gateway_observability.tracing(layout.otel_collector),
         "strip_headers": json.dumps(_strip_headers()),
         "cors_origins": json.dumps([{"exact": origin} for origin in layout.cors_origins]),
-        "token_rate_limit": json.dumps(_token_bucket(layout.token_requests_per_second)),
-        "route_rate_limit": json.dumps(_token_bucket(layout.route_requests_per_second)),
+        "token_address_limit": json.dumps(
+            gateway_limits.per_address(layout.token_requests_per_second)
+        ),
+        "route_address_limit": json.dumps(
+            gateway_limits.per_address(layout.route_requests_per_second)
+        ),
+        "route_caller_limit": json.dumps(
+            gateway_limits.per_caller(layout.caller_requests_per_second, _caller_keys(layout))
+        ),
     }
     for spec in SERVICES:
         upstream = layout.upstreams[spec.route]
