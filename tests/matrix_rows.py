@@ -11,6 +11,7 @@ from matrix_grants import GRANT_ENDPOINTS
 from matrix_world import (
     ANONYMOUS,
     AUDITORS,
+    BREAK_GLASS_REVIEWERS,
     CASE_MANAGERS,
     CASE_STAFF,
     DIRECTORY_KEEPERS,
@@ -30,6 +31,7 @@ from matrix_world import (
     World,
     _assessment_body,
     _beneficiary_body,
+    _break_glass_body,
     _case_body,
     _consent_body,
     _family_member_body,
@@ -56,6 +58,14 @@ def _reason(code: str) -> Body:
 def _received_after(*steps: str) -> EndpointMaker:
     """A referral the organisation received, already taken through `steps`."""
     return lambda world, org, _: world.received_referral(org, *steps)
+
+
+def _restricted_case(world: World, org: str, _: dict[str, str]) -> str:
+    return world.restricted_case(org)
+
+
+def _open_grant(world: World, org: str, made: dict[str, str]) -> str:
+    return world.break_glass_grant(org, made["case_id"])
 
 
 def _to_the_matrix(world: World, _: str) -> dict[str, Any]:
@@ -176,6 +186,35 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ("phase-override", lambda *_: {"phase": "crisis", "reason": "Renewed threats"}),
             ("closure", lambda *_: {"outcome": "reintegrated", "closed_on": "2026-11-01"}),
         )
+    ),
+    # cases-api: restricted cases and break-glass access to them (case managers; the
+    # grants' list for auditors too). Each call gets a restricted case of its own.
+    Endpoint(
+        "POST",
+        "/cases/v1/cases/{case_id}/restriction",
+        CASE_MANAGERS,
+        scoped=True,
+        fresh=True,
+        body=lambda *_: {"reason": "staff_relative"},
+        headers={"if-match": '"1"'},
+    ),
+    Endpoint(
+        "POST",
+        "/cases/v1/cases/{case_id}/break-glass",
+        CASE_MANAGERS,
+        201,
+        scoped=True,
+        body=_break_glass_body,
+        makers={"case_id": _restricted_case},
+    ),
+    Endpoint("GET", "/cases/v1/cases/{case_id}/break-glass", BREAK_GLASS_REVIEWERS, scoped=True),
+    Endpoint(
+        "DELETE",
+        "/cases/v1/cases/{case_id}/break-glass/{grant_id}",
+        CASE_MANAGERS,
+        204,
+        scoped=True,
+        makers={"case_id": _restricted_case, "grant_id": _open_grant},
     ),
     # cases-api: the re/integration plan's services and monitoring assessments.
     Endpoint("GET", "/cases/v1/cases/{case_id}/services", CASE_STAFF, scoped=True),

@@ -42,6 +42,8 @@ PLATFORM = frozenset({"platform-admin"})
 CASE_STAFF = frozenset({"caseworker", "case-manager", "other-ngo-caseworker"})
 CASE_MANAGERS = frozenset({"case-manager"})
 AUDITORS = frozenset({"auditor", "platform-admin"})
+# Who lists a case's break-glass grants: its organisation's managers and auditors.
+BREAK_GLASS_REVIEWERS = frozenset({"case-manager", "auditor"})
 # Statistics: case managers (their own organisation), platform staff, the grants service.
 STATISTICS_READERS = frozenset({"case-manager", "platform-admin", "grants-service"})
 # Referrals: read (both parties), submit, work (acknowledge, start...), decide (accept...).
@@ -139,6 +141,26 @@ class World:
 
     def new_assessment(self, org: str, case_id: str) -> str:
         return self._create(org, f"/cases/v1/cases/{case_id}/assessments", _assessment_body())
+
+    def restricted_case(self, org: str) -> str:
+        """A new case of `org`, restricted by its keeper (version 1 before that)."""
+        case_id = self.new_case(org)
+        keeper = self.keepers.get(org)
+        if keeper is not None and keeper != "referrer":
+            restricted = self.call(
+                keeper,
+                "POST",
+                f"/cases/v1/cases/{case_id}/restriction",
+                json={"reason": "high_profile"},
+                headers={"if-match": '"1"'},
+            )
+            assert restricted.status_code == 200, restricted.text
+        return case_id
+
+    def break_glass_grant(self, org: str, case_id: str) -> str:
+        """An open break-glass grant of `org`'s keeper on that restricted case."""
+        path = f"/cases/v1/cases/{case_id}/break-glass"
+        return self._create(org, path, _break_glass_body())
 
     def kept(self, kind: str, org: str, make: Callable[[str], str]) -> str:
         key = (kind, org)
@@ -281,6 +303,13 @@ def _consent_body(*_: Any) -> dict[str, Any]:
 
 def _note_body(*_: Any) -> dict[str, Any]:
     return {"category": "general", "text": "Matrix note"}
+
+
+def _break_glass_body(*_: Any) -> dict[str, Any]:
+    return {
+        "justification": "Matrix emergency: the caseworker is unreachable",
+        "duration_minutes": 5,
+    }
 
 
 def _intake_body(world: World, _: str) -> dict[str, Any]:

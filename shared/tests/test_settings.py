@@ -39,3 +39,14 @@ def test_a_missing_database_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv(SECRETS_DIR_VARIABLE, raising=False)
     with pytest.raises(ValidationError, match="database_url"):
         load_settings(CasesSettings)
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_row_level_security_alone_is_refused_outside_tests(environment: str) -> None:
+    url = "postgresql+asyncpg://cases@h/cases"
+    with pytest.raises(ValidationError, match="test_row_level_security_alone"):
+        CasesSettings(database_url=url, environment=environment, test_row_level_security_alone=True)
+    switched = CasesSettings(
+        database_url=url, environment="test", test_row_level_security_alone=True
+    )
+    assert switched.test_row_level_security_alone

@@ -25,7 +25,10 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def cases_settings(
-    service_databases: dict[str, ServiceDatabase], external_issuer: TestIssuer, keys_dir: Path
+    service_databases: dict[str, ServiceDatabase],
+    external_issuer: TestIssuer,
+    keys_dir: Path,
+    row_level_security_alone: bool,
 ) -> CasesSettings:
     return CasesSettings.model_validate(
         {
@@ -35,6 +38,7 @@ def cases_settings(
             "master_keys_dir": str(keys_dir / "master"),
             "blind_index_key_file": str(keys_dir / "blind-index.key"),
             "environment": "test",
+            "test_row_level_security_alone": row_level_security_alone,
         }
     )
 

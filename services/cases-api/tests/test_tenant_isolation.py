@@ -1,13 +1,29 @@
-"""One organisation never sees another's records: in the API, and underneath in PostgreSQL."""
+"""One organisation never sees another's records: in the API, and underneath in PostgreSQL.
+
+The API tests run twice: as the service is, and with its organisation filters switched
+off (`test_row_level_security_alone`), where row-level security alone must refuse.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from baton.testing import (
+    app_client,
+    assert_organisation_ends_with_its_transaction,
+    assert_row_level_security_forced,
+    with_and_without_organisation_filter,
+)
+from cases_api.config import CasesSettings
+from cases_api.main import create_app
 from cases_factories import (
     PLANTED_BIRTH_DATE,
     PLANTED_FAMILY,
@@ -69,6 +85,7 @@ async def _records_of(cases: httpx.AsyncClient, owner: Caller, given: str) -> tu
     return beneficiary["id"], case_id
 
 
+@with_and_without_organisation_filter
 async def test_a_caseworker_gets_nothing_of_another_organisation(
     cases: httpx.AsyncClient, caller: CallerFactory
 ) -> None:
@@ -138,6 +155,7 @@ async def test_a_caseworker_gets_nothing_of_another_organisation(
     assert still.json()["identity"]["given_names"] == given
 
 
+@with_and_without_organisation_filter
 @pytest.mark.parametrize(
     ("org_kind", "roles"),
     [
@@ -174,26 +192,15 @@ async def test_row_level_security_is_forced_and_the_runtime_role_cannot_bypass_i
 ) -> None:
     # Every table keyed by organisation, but for those that hold no one's record.
     rows = await runtime.fetch(
-        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
-        "pg_get_userbyid(c.relowner) AS owner FROM pg_class c "
+        "SELECT c.relname FROM pg_class c "
         "JOIN information_schema.columns i ON i.table_name = c.relname "
         "AND i.table_schema = 'public' AND i.column_name = 'organisation_id' "
         "WHERE c.relkind = 'r' AND c.relname <> ALL($1::text[])",
         list(NOT_TENANT_TABLES),
     )
-    assert set(TENANT_TABLES) <= {row["relname"] for row in rows}
-    unguarded = [
-        r["relname"] for r in rows if not (r["relrowsecurity"] and r["relforcerowsecurity"])
-    ]
-    assert unguarded == []
-    me = await runtime.fetchrow(
-        "SELECT current_user AS name, rolbypassrls, rolsuper FROM pg_roles "
-        "WHERE rolname = current_user"
-    )
-    assert me is not None
-    assert not me["rolbypassrls"]
-    assert not me["rolsuper"]
-    assert all(row["owner"] != me["name"] for row in rows)
+    keyed = {row["relname"] for row in rows}
+    assert set(TENANT_TABLES) <= keyed
+    await assert_row_level_security_forced(runtime, sorted(keyed))
 
 
 async def test_without_the_application_filter_row_level_security_still_refuses(
@@ -202,11 +209,6 @@ async def test_without_the_application_filter_row_level_security_still_refuses(
     owner = caller("ngo", ["caseworker"])
     beneficiary_id, case_id = await _records_of(cases, owner, f"Drita{uuid.uuid4().hex[:6]}")
     intruder = uuid.uuid4()
-
-    # No organisation bound: nothing at all, whatever the query says.
-    async with runtime.transaction():
-        for table in TENANT_TABLES:
-            assert await runtime.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
     # Bound to another organisation, with no organisation filter in the SQL.
     async with runtime.transaction():
@@ -264,10 +266,55 @@ async def test_without_the_application_filter_row_level_security_still_refuses(
 
 
 async def test_the_organisation_does_not_outlive_its_transaction(
-    runtime: asyncpg.Connection,
+    cases: httpx.AsyncClient, caller: CallerFactory, runtime: asyncpg.Connection
 ) -> None:
-    async with runtime.transaction():
-        await runtime.execute("SELECT set_config('baton.org_id', $1, true)", str(uuid.uuid4()))
-    # The same (pooled) connection, next transaction: nothing bound, nothing visible.
-    assert await runtime.fetchval("SELECT current_setting('baton.org_id', true)") in (None, "")
-    assert await runtime.fetchval("SELECT count(*) FROM case_file") == 0
+    owner = caller("ngo", ["caseworker"])
+    await _records_of(cases, owner, f"Vjosa{uuid.uuid4().hex[:6]}")
+    await assert_organisation_ends_with_its_transaction(runtime, owner.org_id, TENANT_TABLES)
+
+
+@pytest.fixture
+async def without_row_level_security(
+    cases_settings: CasesSettings, postgres_admin_url: str
+) -> AsyncIterator[dict[bool, httpx.AsyncClient]]:
+    """cases-api as the superuser, whom row-level security never holds back; keyed by
+    `test_row_level_security_alone`: the application's filter alone, or no wall at all."""
+    url = urlsplit(postgres_admin_url)._replace(scheme="postgresql+asyncpg", path="/cases")
+    dumped = cases_settings.model_dump()
+    async with AsyncExitStack() as stack:
+        clients: dict[bool, httpx.AsyncClient] = {}
+        for alone in (False, True):
+            settings = CasesSettings.model_validate(
+                dumped
+                | {"database_url": SecretStr(url.geturl()), "test_row_level_security_alone": alone}
+            )
+            clients[alone] = await stack.enter_async_context(app_client(create_app(settings)))
+        yield clients
+
+
+async def test_the_application_filter_holds_alone_and_the_switch_removes_it(
+    cases: httpx.AsyncClient,
+    caller: CallerFactory,
+    without_row_level_security: dict[bool, httpx.AsyncClient],
+) -> None:
+    owner = caller("ngo", ["caseworker"])
+    beneficiary_id, case_id = await _records_of(cases, owner, f"Mira{uuid.uuid4().hex[:6]}")
+    other = caller("ngo", ["caseworker"])
+
+    async def seen_by_other(client: httpx.AsyncClient) -> list[object]:
+        case = await client.get(f"/v1/cases/{case_id}", headers=other.headers)
+        beneficiary = await client.get(f"/v1/beneficiaries/{beneficiary_id}", headers=other.headers)
+        listed = await client.get(
+            "/v1/cases", params={"beneficiary_id": beneficiary_id}, headers=other.headers
+        )
+        return [
+            case.status_code,
+            beneficiary.status_code,
+            case_id in {item["id"] for item in listed.json()["items"]},
+        ]
+
+    # No row-level security: the application's filter is the only wall, and holds.
+    assert await seen_by_other(without_row_level_security[False]) == [404, 404, False]
+    # Switched off as well, nothing is left: so the switched-off runs above prove
+    # that row-level security, not a filter the switch forgot, refused the stranger.
+    assert await seen_by_other(without_row_level_security[True]) == [200, 200, True]

@@ -18,7 +18,9 @@ from grants_api.main import create_app
 
 @pytest.fixture
 def grants_settings(
-    service_databases: dict[str, ServiceDatabase], external_issuer: TestIssuer
+    service_databases: dict[str, ServiceDatabase],
+    external_issuer: TestIssuer,
+    row_level_security_alone: bool,
 ) -> GrantsSettings:
     return GrantsSettings.model_validate(
         {
@@ -26,6 +28,7 @@ def grants_settings(
             "migration_database_url": service_databases["grants"].migration_url,
             "trusted_issuers": [external_issuer.trusted.model_dump(mode="json")],
             "environment": "test",
+            "test_row_level_security_alone": row_level_security_alone,
         }
     )
 

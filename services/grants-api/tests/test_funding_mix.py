@@ -28,6 +28,7 @@ from baton.auth import OrgKind, Principal
 from baton.db import Database
 from baton.pagination import PageParams
 from baton.tenancy import bind_tenant
+from baton.testing import with_and_without_organisation_filter
 from baton.testing_issuer import Caller, CallerFactory
 from grants_api.funding import service
 from grants_api.funding.exceptions import FundingYearNotFound
@@ -361,6 +362,7 @@ async def test_only_the_ngos_own_case_managers_write_its_mix(
 # Who reads ------------------------------------------------------------------------------
 
 
+@with_and_without_organisation_filter
 async def test_the_donors_funding_the_ngo_read_its_years_and_no_one_else_does(
     grants: httpx.AsyncClient, caller: CallerFactory, superuser: asyncpg.Connection
 ) -> None:

@@ -8,10 +8,30 @@ from typing import Any
 import asyncpg
 import httpx
 
+from baton.testing import (
+    assert_organisation_ends_with_its_transaction,
+    assert_row_level_security_forced,
+    with_and_without_organisation_filter,
+)
 from baton.testing_issuer import Caller, CallerFactory
 from grants_factories import GrantParties, grant_parties
 
 GRANTS = "/v1/grants"
+# Every table of grants-api but the idempotency keys (no one's record, only replays).
+PARTY_TABLES = (
+    "programme",
+    "grant_award",
+    "grant_funder",
+    "grant_amendment",
+    "tranche",
+    "disbursement",
+    "budget_line",
+    "expenditure",
+    "reporting_requirement",
+    "report_submission",
+    "funding_year",
+    "funding_entry",
+)
 
 
 def grant_body(people: GrantParties, **changes: Any) -> dict[str, Any]:
@@ -66,6 +86,7 @@ def _shares(grant: dict[str, Any]) -> dict[str, tuple[str, bool]]:
     return {f["organisation_id"]: (f["amount"], f["managing"]) for f in grant["funders"]}
 
 
+@with_and_without_organisation_filter
 async def test_a_draft_is_read_by_its_parties_only(
     grants: httpx.AsyncClient, caller: CallerFactory
 ) -> None:
@@ -340,3 +361,19 @@ async def test_row_level_security_shows_a_grant_to_its_parties_only(
         people.recipient.org_id: (1, 2),
         people.other_ngo.org_id: (0, 0),
     }
+
+
+async def test_the_runtime_role_cannot_bypass_row_level_security(
+    runtime: asyncpg.Connection,
+) -> None:
+    await assert_row_level_security_forced(runtime, PARTY_TABLES)
+
+
+async def test_the_organisation_does_not_outlive_its_transaction(
+    grants: httpx.AsyncClient, caller: CallerFactory, runtime: asyncpg.Connection
+) -> None:
+    people = grant_parties(caller)
+    await awarded(grants, people)  # the award makes its reporting requirements
+    await assert_organisation_ends_with_its_transaction(
+        runtime, people.recipient.org_id, ("grant_award", "grant_funder", "reporting_requirement")
+    )

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from baton.testing import with_and_without_organisation_filter
 from baton.testing_issuer import Caller, CallerFactory
 from grants_factories import grant_parties, insert_grant
 
@@ -38,6 +39,7 @@ async def new_programme(
     return created
 
 
+@with_and_without_organisation_filter
 async def test_a_grant_manager_starts_a_programme_its_funders_read(
     grants: httpx.AsyncClient, caller: CallerFactory
 ) -> None:

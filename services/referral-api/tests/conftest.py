@@ -32,6 +32,7 @@ def referral_settings(
     service_databases: dict[str, ServiceDatabase],
     external_issuer: TestIssuer,
     referral_keys_dir: Path,
+    row_level_security_alone: bool,
 ) -> ReferralSettings:
     return ReferralSettings.model_validate(
         {
@@ -40,6 +41,7 @@ def referral_settings(
             "trusted_issuers": [external_issuer.trusted.model_dump(mode="json")],
             "master_keys_dir": str(referral_keys_dir / "master"),
             "environment": "test",
+            "test_row_level_security_alone": row_level_security_alone,
             "run_outbox": False,
             "allow_private_webhook_targets": True,
             "outbox_backoff_seconds": 0.01,

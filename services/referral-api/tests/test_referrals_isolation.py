@@ -1,4 +1,8 @@
-"""A referral is visible to exactly its two organisations: in the API, and underneath."""
+"""A referral is visible to exactly its two organisations: in the API, and underneath.
+
+The API tests run twice: as the service is, and with its organisation filters switched
+off (`test_row_level_security_alone`), where row-level security alone must refuse.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,16 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.testing import (
+    assert_organisation_ends_with_its_transaction,
+    assert_row_level_security_forced,
+    with_and_without_organisation_filter,
+)
 from baton.testing_issuer import CallerFactory
 from referral_factories import REFERRALS, STEP_BODIES, etag, parties, step, submit
 
 PARTY_TABLES = ("referral", "referral_packet", "referral_event", "packet_disclosure")
+WEBHOOK_TABLES = ("webhook_endpoint", "webhook_delivery")
 
 
 async def _rows(
@@ -71,6 +81,26 @@ async def test_a_third_organisation_sees_nothing_underneath(
     assert await _rows(runtime, None, referral["id"]) == nothing
 
 
+async def test_the_runtime_role_cannot_bypass_row_level_security(
+    runtime: asyncpg.Connection,
+) -> None:
+    await assert_row_level_security_forced(runtime, PARTY_TABLES + WEBHOOK_TABLES)
+
+
+async def test_the_organisation_does_not_outlive_its_transaction(
+    referrals: httpx.AsyncClient, caller: CallerFactory, runtime: asyncpg.Connection
+) -> None:
+    people = parties(caller)
+    referral = await submit(referrals, people.referrer, people.recipient)
+    await step(referrals, people.manager, referral["id"], "accept")
+    packet = f"{REFERRALS}/{referral['id']}/packet"  # its reading is disclosed
+    assert (await referrals.get(packet, headers=people.manager.headers)).status_code == 200
+    await assert_organisation_ends_with_its_transaction(
+        runtime, people.referrer.org_id, PARTY_TABLES
+    )
+
+
+@with_and_without_organisation_filter
 async def test_a_third_organisation_gets_not_found_everywhere(
     referrals: httpx.AsyncClient, caller: CallerFactory
 ) -> None:
@@ -93,6 +123,7 @@ async def test_a_third_organisation_gets_not_found_everywhere(
         assert response.status_code == 404, action
 
 
+@with_and_without_organisation_filter
 async def test_donors_never_reach_referrals(
     referrals: httpx.AsyncClient, caller: CallerFactory
 ) -> None:

@@ -22,6 +22,7 @@ from baton.migrations import MigrationTree
 from baton.profile import profile_router
 from baton.settings import ServiceSettings
 from baton.telemetry import Tracing, fastapi_telemetry, start_tracing
+from baton.tenancy import WithoutApplicationFilter
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ def create_service_app(
     app.include_router(health_router)
     app.include_router(profile_router)
     install_metrics(app, lambda: _engine_of(app))
+    if settings.test_row_level_security_alone:  # settings refuse it outside tests
+        app.add_middleware(WithoutApplicationFilter)
     for router in routers:
         app.include_router(router)
     assert_every_route_declares_access(app)

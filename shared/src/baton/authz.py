@@ -33,6 +33,10 @@ class Permission(StrEnum):
     case_close = "case:close"
     case_erase = "case:erase"
     case_intake = "case:intake"
+    # Restricted cases: mark one restricted, open emergency access to one, review that access.
+    case_restrict = "case:restrict"
+    case_break_glass = "case:break_glass"
+    case_break_glass_review = "case:break_glass_review"
     stats_read = "stats:read"
     referral_submit = "referral:submit"
     referral_read = "referral:read"
@@ -79,6 +83,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         Permission.case_assign,
         Permission.case_close,
         Permission.case_erase,
+        Permission.case_restrict,
+        Permission.case_break_glass,
+        Permission.case_break_glass_review,
         Permission.stats_read,
         # Accept, reject, forward; refer onward; keep the organisation's directory entry.
         Permission.referral_decide,
@@ -117,7 +124,13 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         }
     ),
     Role.auditor: frozenset(
-        {Permission.profile_read, Permission.organisation_read, Permission.audit_read}
+        {
+            Permission.profile_read,
+            Permission.organisation_read,
+            Permission.audit_read,
+            # Who opened emergency access to which case, and until when; never the text.
+            Permission.case_break_glass_review,
+        }
     ),
     Role.platform_admin: frozenset(
         {

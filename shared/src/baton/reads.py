@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Annotated, Any
 
 import asyncpg
@@ -21,15 +22,32 @@ from fastapi import Depends
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.auth import Principal
 from baton.db import Database, get_database
-from baton.tenancy import TENANT_SETTING
+from baton.tenancy import TENANT_SETTING, application_filter_on
 
 
-def select_by_id_sql(model: type[Any]) -> str:
-    """`SELECT <every column> FROM <model's table> WHERE id = $1 AND organisation_id = $2`."""
-    table: Table = model.__table__
+def select_by_id_sql(model: type[Any], *, by_organisation: bool = True) -> str:
+    """`SELECT <every column> FROM <model's table> WHERE id = $1 AND organisation_id = $2`
+    (without the organisation, `$2`, when not `by_organisation`)."""
+    return _select_by_id(model.__table__, by_organisation)
+
+
+@cache
+def _select_by_id(table: Table, by_organisation: bool) -> str:
     columns = ", ".join(f'"{column.name}"' for column in table.columns)
-    return f'SELECT {columns} FROM "{table.name}" WHERE id = $1 AND organisation_id = $2'
+    query = f'SELECT {columns} FROM "{table.name}" WHERE id = $1'
+    return f"{query} AND organisation_id = $2" if by_organisation else query
+
+
+async def fetch_by_id(
+    reader: asyncpg.Connection, model: type[Any], record_id: uuid.UUID, principal: Principal
+) -> asyncpg.Record | None:
+    """The row of `model` (a table under row-level security) with this id in the caller's
+    organisation; the organisation is left out of the SQL under baton.tenancy's test switch."""
+    if application_filter_on():
+        return await reader.fetchrow(select_by_id_sql(model), record_id, principal.org_id)
+    return await reader.fetchrow(select_by_id_sql(model, by_organisation=False), record_id)
 
 
 async def _end(connection: AsyncConnection, driver: asyncpg.Connection, command: str) -> None:

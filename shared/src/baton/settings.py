@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from baton.auth import TrustedIssuer
@@ -54,6 +54,19 @@ class ServiceSettings(BaseSettings):
     token_leeway_seconds: int = Field(default=30, ge=0, le=120)
     jwks_cache_seconds: float = Field(default=300, gt=0)
     jwks_min_refresh_seconds: float = Field(default=30, ge=0)
+
+    # Test-only: the application's organisation filters are left out of its queries
+    # (baton.tenancy), so that row-level security alone must keep tenants apart.
+    test_row_level_security_alone: bool = False
+
+    @model_validator(mode="after")
+    def _row_level_security_alone_only_in_tests(self) -> Self:
+        if self.test_row_level_security_alone and self.environment != Environment.test:
+            raise ValueError(
+                "test_row_level_security_alone removes a wall of tenant isolation: "
+                "it is refused unless the environment is 'test'"
+            )
+        return self
 
     @property
     def migrations_url(self) -> str:

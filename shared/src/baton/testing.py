@@ -15,7 +15,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from baton.stack.personas import PersonaTokens, load_personas
 from baton.stack.postgres import EmbeddedPostgres
 from baton.stack.runner import Stack, StackOptions
 from baton.stack.services import SERVICES
+from baton.tenancy import TENANT_SETTING
 from baton.testing_issuer import TestIssuer
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
@@ -175,6 +177,69 @@ async def login_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+def row_level_security_alone(request: pytest.FixtureRequest) -> bool:
+    """The service's `test_row_level_security_alone` setting: False, but in the second
+    run of a test marked `with_and_without_organisation_filter`. Each service's settings
+    fixture passes it on."""
+    return bool(getattr(request, "param", False))
+
+
+# Runs a test twice: as the service is, then with its organisation filters off
+# (baton.tenancy), so that row-level security alone must keep organisations apart.
+with_and_without_organisation_filter = pytest.mark.parametrize(
+    "row_level_security_alone", [False, True], ids=["filtered", "rls-alone"], indirect=True
+)
+
+
+async def assert_row_level_security_forced(
+    runtime: asyncpg.Connection, tables: Sequence[str]
+) -> None:
+    """Each of `tables` has row-level security enabled and forced, and belongs to a role
+    other than the one `runtime` logged in as, which is no superuser and has no BYPASSRLS."""
+    rows = await runtime.fetch(
+        "SELECT relname, relrowsecurity, relforcerowsecurity, "
+        "pg_get_userbyid(relowner) AS owner FROM pg_class "
+        "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace "
+        "AND relname = ANY($1::text[])",
+        list(tables),
+    )
+    assert sorted(row["relname"] for row in rows) == sorted(set(tables))
+    unguarded = [
+        r["relname"] for r in rows if not (r["relrowsecurity"] and r["relforcerowsecurity"])
+    ]
+    assert unguarded == []
+    me = await runtime.fetchrow(
+        "SELECT current_user AS name, rolsuper, rolbypassrls FROM pg_roles "
+        "WHERE rolname = current_user"
+    )
+    assert me is not None
+    assert (me["rolsuper"], me["rolbypassrls"]) == (False, False)
+    assert [row["relname"] for row in rows if row["owner"] == me["name"]] == []
+
+
+async def assert_organisation_ends_with_its_transaction(
+    runtime: asyncpg.Connection, owner: uuid.UUID, tables: Sequence[str]
+) -> None:
+    """On one connection, as a pool reuses it: nothing bound, no row of `tables` shows;
+    bound to `owner`, a transaction sees rows in each; the next transaction is unbound
+    again and sees none."""
+
+    async def visible() -> dict[str, int]:
+        return {t: await runtime.fetchval(f'SELECT count(*) FROM "{t}"') for t in tables}
+
+    nothing = dict.fromkeys(tables, 0)
+    async with runtime.transaction():
+        assert await visible() == nothing
+    async with runtime.transaction():
+        await runtime.execute("SELECT set_config($1, $2, true)", TENANT_SETTING, str(owner))
+        owned = await visible()
+    assert [table for table, count in owned.items() if count == 0] == []
+    assert await runtime.fetchval("SELECT current_setting($1, true)", TENANT_SETTING) in (None, "")
+    async with runtime.transaction():
+        assert await visible() == nothing
 
 
 async def post_until_answered(

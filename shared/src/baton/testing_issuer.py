@@ -40,13 +40,17 @@ class TestIssuer:
         self.kid = kid
         self.private_key_pem = jose.generate_private_key("RS256")
         self.public_jwk = jose.public_jwk(self.private_key_pem, kid=kid, algorithm="RS256")
+        # Keys published beside the first one (a rotation), by kid.
+        self.added_keys: dict[str, str] = {}
+        self.published: list[dict[str, Any]] = [self.public_jwk]
         self.server: ThreadingHTTPServer | None = None
+        self.port = 0  # kept across `unreachable()`: verifiers know the issuer by its URL
         self.jwks_requests = 0  # how often verifiers fetched the JWKS
 
     @property
     def url(self) -> str:
-        assert self.server is not None, "start the issuer first"
-        return f"http://127.0.0.1:{self.server.server_address[1]}/realms/baton"
+        assert self.port, "start the issuer first"
+        return f"http://127.0.0.1:{self.port}/realms/baton"
 
     @property
     def trusted(self) -> TrustedIssuer:
@@ -59,9 +63,13 @@ class TestIssuer:
             max_lifetime_seconds=900,
         )
 
-    @contextmanager
-    def running(self) -> Iterator[TestIssuer]:
-        jwks = json.dumps({"keys": [self.public_jwk]}).encode()
+    def add_key(self, kid: str) -> None:
+        """Publish a new signing key beside the others (from now on, or once the JWKS is back)."""
+        private_key_pem = jose.generate_private_key("RS256")
+        self.added_keys[kid] = private_key_pem
+        self.published.append(jose.public_jwk(private_key_pem, kid=kid, algorithm="RS256"))
+
+    def _serve(self) -> None:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +78,7 @@ class TestIssuer:
                     self.send_error(404)
                     return
                 issuer.jwks_requests += 1
+                jwks = json.dumps({"keys": issuer.published}).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(jwks)))
@@ -79,14 +88,33 @@ class TestIssuer:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 - quiet
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _shut(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @contextmanager
+    def running(self) -> Iterator[TestIssuer]:
+        self._serve()
         try:
             yield self
         finally:
-            self.server.shutdown()
-            self.server.server_close()
+            self._shut()
+
+    @contextmanager
+    def unreachable(self) -> Iterator[None]:
+        """The JWKS server down (connections refused) for the block, then back on its port."""
+        assert self.server is not None, "the issuer is not running"
+        self._shut()
+        try:
+            yield
+        finally:
+            self._serve()
 
     def claims(
         self, *, org_id: uuid.UUID, org_kind: str, roles: list[str], lifetime: int = 300
@@ -107,7 +135,11 @@ class TestIssuer:
         }
 
     def sign(self, claims: Mapping[str, Any], *, kid: str | None = None) -> str:
-        return jose.sign(claims, self.private_key_pem, kid=kid or self.kid, algorithm="RS256")
+        """Signed with the key `kid` names if `add_key` made it; otherwise with the first
+        key, under `kid` (a forged header) or the first key's own."""
+        kid = kid or self.kid
+        private_key_pem = self.added_keys.get(kid, self.private_key_pem)
+        return jose.sign(claims, private_key_pem, kid=kid, algorithm="RS256")
 
 
 @dataclass(frozen=True)

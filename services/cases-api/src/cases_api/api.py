@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cases_api.access.router import router as access_router
 from cases_api.assessments.router import router as assessments_router
 from cases_api.audit.router import router as audit_router
 from cases_api.beneficiaries.router import router as beneficiaries_router
@@ -20,6 +21,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     secondary_router,
     consents_router,
     cases_router,
+    access_router,
     plans_router,
     assessments_router,
     notes_router,

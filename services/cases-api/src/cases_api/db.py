@@ -13,6 +13,7 @@ class CasesTable(SQLModel, registry=new_registry()):
 
 def load_models() -> None:
     """Import every table module so the metadata is complete (migrations, checks)."""
+    from cases_api.access import models as _access  # noqa: F401
     from cases_api.assessments import models as _assessments  # noqa: F401
     from cases_api.audit import models as _audit  # noqa: F401
     from cases_api.beneficiaries import models as _beneficiaries  # noqa: F401

@@ -69,3 +69,12 @@ class AccessPurpose(StrEnum):
     referral = "referral"
     duplicate_review = "duplicate_review"
     data_subject_request = "data_subject_request"
+
+
+class RestrictionReason(StrEnum):
+    """Why a case is restricted to its assigned caseworker; never a name, so in the clear."""
+
+    high_profile = "high_profile"  # a public figure, or a case the press follows
+    staff_relative = "staff_relative"  # the person is related to a member of staff
+    insider_contact = "insider_contact"  # the exploiters have contacts inside the organisation
+    other = "other"

@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from baton.auth import Principal
 from baton.authz import Authorize, Forbidden, Permission
+from baton.tenancy import tenant_filter
 from grants_api.exceptions import GrantNotFound
 from grants_api.grants.models import Grant
 
@@ -55,7 +56,7 @@ async def visible_grant(
 
 def party(organisations: Any, principal: Principal) -> sa.ColumnElement[bool]:
     """The caller's organisation is in this uuid[] column (as the row-level policies say)."""
-    return sa.literal(principal.org_id, sa.Uuid) == sa.any_(organisations)
+    return tenant_filter(sa.literal(principal.org_id, sa.Uuid) == sa.any_(organisations))
 
 
 def require_manager(grant: Grant, principal: Principal) -> None:

@@ -120,7 +120,9 @@ def _providers(layout: GatewayLayout) -> dict[str, Any]:
             "remote_jwks": {
                 "http_uri": {"uri": uri, "cluster": cluster, "timeout": "3s"},
                 "cache_duration": f"{layout.jwks_cache_seconds}s",
-                # The listener opens only once the keys are in: no window without them.
+                # The listener waits for the first fetch and its retries; if they fail it
+                # opens without this issuer's keys and refuses its tokens until a fetch
+                # succeeds (tests/test_crash_recovery.py).
                 "async_fetch": {"fast_listener": False},
                 "retry_policy": {"num_retries": 3},
             },

@@ -11,9 +11,11 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,6 +209,38 @@ class EmbeddedPostgres:
         if self.is_running():
             self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.pgdata))
 
+    def kill(self, timeout: float = 30.0) -> None:
+        """SIGKILL the postmaster, as a crash would, and wait until its processes are gone.
+
+        Its backends notice the postmaster's death and exit by themselves; until the last
+        one has left its shared memory, no new server may start (Linux only: this reads
+        /proc). `start` then runs crash recovery from the WAL, as after a power cut.
+        """
+        lock = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        # Line 1: the postmaster's pid; line 7: the key and id of its shared memory.
+        postmaster, shmid = int(lock[0]), lock[6].split()[1]
+        os.kill(postmaster, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while not _reaped(postmaster) or _attached(shmid):
+            if time.monotonic() > deadline:
+                raise PostgresCommandFailed(f"PostgreSQL processes outlived {timeout} s")
+            time.sleep(0.05)
+
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _reaped(pid: int) -> bool:
+    # Not merely dead: until its parent reaps it, pg_ctl and a new server take a zombie
+    # postmaster for a live one (an init that reaps slowly makes this last a few seconds).
+    return not Path(f"/proc/{pid}").exists()
+
+
+def _attached(shmid: str) -> int:
+    """Processes attached to the System V shared memory segment `shmid` (0 when it is gone)."""
+    for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == shmid:
+            return int(fields[6])
+    return 0

@@ -21,6 +21,7 @@ from sqlmodel import col
 from baton.auth import Principal
 from baton.db import utcnow
 from baton.pagination import InvalidCursor, Page, PageParams
+from baton.tenancy import in_callers_organisation
 from cases_api.assessments.exceptions import (
     AssessmentNotFound,
     InvalidAssessmentDate,
@@ -93,7 +94,7 @@ async def create(
 def _of_case(principal: Principal, case_id: uuid.UUID) -> Select[Assessment]:
     return select(Assessment).where(
         col(Assessment.case_id) == case_id,
-        col(Assessment.organisation_id) == principal.org_id,
+        in_callers_organisation(col(Assessment.organisation_id), principal),
     )
 
 

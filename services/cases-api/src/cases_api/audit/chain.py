@@ -12,7 +12,7 @@ GENESIS_HASH = bytes(32)
 
 def event_hash(event: AuditEvent, previous_hash: bytes) -> bytes:
     """SHA-256 over the previous hash and a canonical encoding of every field."""
-    fields = [
+    fields: list[object] = [
         event.sequence,
         event.occurred_at.isoformat(),
         event.actor,
@@ -24,5 +24,8 @@ def event_hash(event: AuditEvent, previous_hash: bytes) -> bytes:
         event.purpose,
         event.request_id,
     ]
+    # Appended only when set, so events written before the column existed keep their hash.
+    if event.break_glass_id is not None:
+        fields.append(str(event.break_glass_id))
     encoded = json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode()
     return hashlib.sha256(previous_hash + encoded).digest()

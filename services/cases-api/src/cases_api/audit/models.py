@@ -29,5 +29,9 @@ class AuditEvent(CasesTable, table=True):
     resource_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False, index=True))
     purpose: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
     request_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(128)))
+    # The break-glass grant the act was made under (opening, closing, every read under it).
+    break_glass_id: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, nullable=True, index=True)
+    )
     previous_hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False, unique=True))

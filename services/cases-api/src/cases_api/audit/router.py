@@ -37,6 +37,12 @@ async def list_audit_events(
     principal: AuditReader,
     resource_id: Annotated[uuid.UUID | None, Query()] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
+    break_glass: Annotated[
+        bool | None, Query(description="true: only what was done under break-glass access")
+    ] = None,
+    break_glass_id: Annotated[
+        uuid.UUID | None, Query(description="Only what was done under this break-glass grant")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> AuditEventPage:
@@ -48,6 +54,8 @@ async def list_audit_events(
         limit=limit,
         resource_id=resource_id,
         action=action,
+        break_glass=break_glass,
+        break_glass_id=break_glass_id,
     )
     items = [
         AuditEventRead.model_validate({**row.model_dump(), "hash": row.hash.hex()})

@@ -17,12 +17,18 @@ class AuditEventRead(BaseModel):
     actor_organisation_id: uuid.UUID
     organisation_id: uuid.UUID = Field(description="The organisation whose record was touched")
     action: str = Field(
-        description="e.g. `identity.read`, `case.update`, `identity.erase`, `audit.read`"
+        description=(
+            "e.g. `identity.read`, `case.update`, `identity.erase`, `audit.read`, "
+            "`break_glass.open`"
+        )
     )
     resource_type: str
     resource_id: uuid.UUID
     purpose: str | None
     request_id: str | None
+    break_glass_id: uuid.UUID | None = Field(
+        description="Set on events made under break-glass access: the grant's id"
+    )
     hash: str = Field(description="Hex SHA-256 chaining this event to the previous one")
 
 

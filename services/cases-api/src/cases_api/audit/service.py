@@ -28,6 +28,7 @@ async def record(
     resource_type: str,
     resource_id: uuid.UUID,
     purpose: str | None = None,
+    break_glass_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """Append an event in the caller's transaction: it commits or rolls back with the work."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
@@ -45,6 +46,7 @@ async def record(
         resource_id=resource_id,
         purpose=purpose,
         request_id=current_request_id(),
+        break_glass_id=break_glass_id,
         previous_hash=previous_hash,
         hash=b"",
     )
@@ -66,6 +68,8 @@ async def list_events(
     limit: int,
     resource_id: uuid.UUID | None = None,
     action: str | None = None,
+    break_glass: bool | None = None,
+    break_glass_id: uuid.UUID | None = None,
 ) -> Sequence[AuditEvent]:
     """Events the caller may see, oldest first, after a sequence number; one extra row.
 
@@ -78,6 +82,11 @@ async def list_events(
         query = query.where(col(AuditEvent.resource_id) == resource_id)
     if action is not None:
         query = query.where(col(AuditEvent.action) == action)
+    if break_glass is not None:
+        flagged = col(AuditEvent.break_glass_id).is_not(None)
+        query = query.where(flagged if break_glass else ~flagged)
+    if break_glass_id is not None:
+        query = query.where(col(AuditEvent.break_glass_id) == break_glass_id)
     query = query.order_by(col(AuditEvent.sequence)).limit(limit + 1)
     events = (await session.scalars(query)).all()
     # Recorded after the query: a page never shows its own read. The resource is the

@@ -19,7 +19,8 @@ from baton.concurrency import PreconditionRequired, check_version
 from baton.crypto import normalise_name
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
-from baton.tenancy import get_owned
+from baton.tenancy import get_owned, in_callers_organisation
+from cases_api.access import gate as access_gate
 from cases_api.audit import service as audit
 from cases_api.beneficiaries.exceptions import (
     BeneficiaryNotFound,
@@ -78,7 +79,7 @@ async def duplicates(
 ) -> DuplicateReport:
     query = select(col(BeneficiaryIdentity.beneficiary_id)).where(
         col(BeneficiaryIdentity.blind_index) == index,
-        col(BeneficiaryIdentity.organisation_id) == principal.org_id,
+        in_callers_organisation(col(BeneficiaryIdentity.organisation_id), principal),
     )
     if exclude is not None:
         query = query.where(col(BeneficiaryIdentity.beneficiary_id) != exclude)
@@ -203,6 +204,7 @@ async def read_identity(
     purpose: AccessPurpose,
 ) -> tuple[Identity, int]:
     """Decrypt the identity and record the read in the audit log (same transaction)."""
+    grants = await access_gate.admit_beneficiary(session, principal, beneficiary.id)
     if beneficiary.erased_at is not None:
         raise IdentityErased()
     stored = await session.get(BeneficiaryIdentity, beneficiary.id)
@@ -214,15 +216,17 @@ async def read_identity(
     document = vault.open(
         data_key, IDENTITY, beneficiary.id, beneficiary.organisation_id, stored.ciphertext
     )
-    await audit.record(
-        session,
-        principal,
-        organisation_id=beneficiary.organisation_id,
-        action="identity.read",
-        resource_type="beneficiary",
-        resource_id=beneficiary.id,
-        purpose=purpose.value,
-    )
+    for grant_id in grants:
+        await audit.record(
+            session,
+            principal,
+            organisation_id=beneficiary.organisation_id,
+            action="identity.read",
+            resource_type="beneficiary",
+            resource_id=beneficiary.id,
+            purpose=purpose.value,
+            break_glass_id=grant_id,
+        )
     return Identity.model_validate(document), stored.version
 
 
@@ -345,7 +349,9 @@ async def list_for(
     sex: str | None = None,
     nationality: str | None = None,
 ) -> Sequence[Beneficiary]:
-    query = select(Beneficiary).where(col(Beneficiary.organisation_id) == principal.org_id)
+    query = select(Beneficiary).where(
+        in_callers_organisation(col(Beneficiary.organisation_id), principal)
+    )
     if is_child is not None:
         query = query.where(col(Beneficiary.is_child) == is_child)
     if sex is not None:

@@ -24,6 +24,11 @@ class Case(CasesTable, table=True):
         sa.Index(
             "ix_case_file_organisation_id_created_at_id", "organisation_id", "created_at", "id"
         ),
+        sa.CheckConstraint(
+            "(restricted_reason IS NULL) = (restricted_by IS NULL) "
+            "AND (restricted_reason IS NULL) = (restricted_at IS NULL)",
+            name="restriction_complete",
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -48,6 +53,11 @@ class Case(CasesTable, table=True):
         default=None, sa_column=sa.Column(sa.Uuid, nullable=True, unique=True)
     )
     assigned_to: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
+    # Set while the case is restricted: only `assigned_to` reads its identity and notes,
+    # others only under break-glass (cases_api.access).
+    restricted_reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(32)))
+    restricted_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
+    restricted_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     risk_level: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     # Protection clocks: the reflection and recovery period.
     reflection_jurisdiction: str | None = Field(default=None, sa_column=sa.Column(sa.CHAR(2)))

@@ -15,6 +15,7 @@ from cases_api.vocabulary import (
     IdentificationStage,
     Phase,
     ReferralSource,
+    RestrictionReason,
     RiskLevel,
 )
 
@@ -103,6 +104,11 @@ class CaseRead(BaseModel):
     referral_source: ReferralSource | None
     referral_id: uuid.UUID | None
     assigned_to: str | None
+    restricted_reason: RestrictionReason | None = Field(
+        description="Set while only the assigned caseworker reads the identity and notes"
+    )
+    restricted_by: str | None
+    restricted_at: datetime | None
     risk_level: RiskLevel
     reflection_jurisdiction: str | None
     reflection_started_on: date | None

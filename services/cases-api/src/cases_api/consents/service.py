@@ -20,7 +20,7 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
-from baton.tenancy import get_owned
+from baton.tenancy import get_owned, in_callers_organisation
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.consents.exceptions import ConsentNotFound, ConsentWithdrawn, InvalidConsent
@@ -125,7 +125,7 @@ async def list_for(
     await beneficiary_service.get(session, principal, beneficiary_id)
     query = select(Consent).where(
         col(Consent.beneficiary_id) == beneficiary_id,
-        col(Consent.organisation_id) == principal.org_id,
+        in_callers_organisation(col(Consent.organisation_id), principal),
     )
     if on_day is not None:
         query = query.where(valid_on(on_day))
@@ -151,7 +151,7 @@ async def sharing_allowed(
     """
     scopes = await session.scalars(
         select(col(Consent.scope)).where(
-            col(Consent.organisation_id) == principal.org_id,
+            in_callers_organisation(col(Consent.organisation_id), principal),
             col(Consent.beneficiary_id) == beneficiary_id,
             col(Consent.type) == ConsentType.sharing,
             col(Consent.recipient_organisation_id) == recipient_org_id,

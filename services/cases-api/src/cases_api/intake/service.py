@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from baton.auth import Principal
-from baton.tenancy import bind_tenant
+from baton.tenancy import bind_tenant, in_callers_organisation
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.beneficiaries.models import BeneficiaryIdentity
@@ -63,7 +63,7 @@ async def _existing(
     case = await session.scalar(
         select(Case).where(
             col(Case.referral_id) == data.referral_id,
-            col(Case.organisation_id) == receiver.org_id,
+            in_callers_organisation(col(Case.organisation_id), receiver),
         )
     )
     if case is None:

@@ -19,7 +19,8 @@ from sqlmodel import col
 
 from baton.auth import Principal
 from baton.pagination import PageParams, paginate
-from baton.tenancy import get_owned
+from baton.tenancy import get_owned, in_callers_organisation
+from cases_api.access import gate as access_gate
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.beneficiaries.exceptions import IdentityErased
@@ -41,6 +42,16 @@ async def _beneficiary_of(
     return await beneficiary_service.get(session, principal, case.beneficiary_id, lock=lock)
 
 
+async def _readable(
+    session: AsyncSession, principal: Principal, case_id: uuid.UUID
+) -> tuple[Beneficiary, uuid.UUID | None]:
+    """The case's beneficiary, if the caller may read its notes (a restricted case admits
+    its caseworker and break-glass holders), and the grant the reads are made under."""
+    case = await case_service.get(session, principal, case_id)
+    grant_id = await access_gate.admit_case(session, principal, case)
+    return await beneficiary_service.get(session, principal, case.beneficiary_id), grant_id
+
+
 async def _read(
     session: AsyncSession,
     principal: Principal,
@@ -48,6 +59,7 @@ async def _read(
     data_key: bytes,
     note: CaseNote,
     purpose: AccessPurpose,
+    break_glass_id: uuid.UUID | None,
 ) -> NoteRead:
     document = vault.open(data_key, CASE_NOTE, note.id, note.organisation_id, note.ciphertext)
     await audit.record(
@@ -58,6 +70,7 @@ async def _read(
         resource_type="case_note",
         resource_id=note.id,
         purpose=purpose.value,
+        break_glass_id=break_glass_id,
     )
     return NoteRead.model_validate({**note.model_dump(), "text": document["text"]})
 
@@ -106,11 +119,12 @@ async def read_page(
     category: NoteCategory | None = None,
 ) -> tuple[Sequence[CaseNote], list[NoteRead]]:
     """A page of notes, decrypted; one audit event per note returned."""
-    beneficiary = await _beneficiary_of(session, principal, case_id)
+    beneficiary, grant_id = await _readable(session, principal, case_id)
     if beneficiary.erased_at is not None:
         raise IdentityErased()
     query = select(CaseNote).where(
-        col(CaseNote.case_id) == case_id, col(CaseNote.organisation_id) == principal.org_id
+        col(CaseNote.case_id) == case_id,
+        in_callers_organisation(col(CaseNote.organisation_id), principal),
     )
     if category is not None:
         query = query.where(col(CaseNote.category) == category)
@@ -122,7 +136,10 @@ async def read_page(
     if not returned:
         return rows, []
     data_key = await beneficiary_service.opening_key(session, vault, beneficiary)
-    reads = [await _read(session, principal, vault, data_key, note, purpose) for note in returned]
+    reads = [
+        await _read(session, principal, vault, data_key, note, purpose, grant_id)
+        for note in returned
+    ]
     return rows, reads
 
 
@@ -134,9 +151,9 @@ async def read_one(
     note_id: uuid.UUID,
     purpose: AccessPurpose,
 ) -> NoteRead:
-    beneficiary = await _beneficiary_of(session, principal, case_id)
+    beneficiary, grant_id = await _readable(session, principal, case_id)
     note = await get_owned(
         session, CaseNote, principal, NoteNotFound(), id=note_id, case_id=case_id
     )
     data_key = await beneficiary_service.opening_key(session, vault, beneficiary)
-    return await _read(session, principal, vault, data_key, note, purpose)
+    return await _read(session, principal, vault, data_key, note, purpose, grant_id)

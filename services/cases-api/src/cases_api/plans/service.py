@@ -19,7 +19,7 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
-from baton.tenancy import get_owned
+from baton.tenancy import get_owned, in_callers_organisation
 from cases_api.audit import service as audit
 from cases_api.cases import service as case_service
 from cases_api.cases.exceptions import CaseClosed
@@ -192,7 +192,7 @@ async def list_for(
     await case_service.get(session, principal, case_id)
     query = select(CaseService).where(
         col(CaseService.case_id) == case_id,
-        col(CaseService.organisation_id) == principal.org_id,
+        in_callers_organisation(col(CaseService.organisation_id), principal),
     )
     if status is not None:
         query = query.where(col(CaseService.status) == status)

@@ -19,7 +19,8 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
-from baton.tenancy import get_owned
+from baton.tenancy import get_owned, in_callers_organisation
+from cases_api.access import gate as access_gate
 from cases_api.audit import service as audit
 from cases_api.beneficiaries import service as beneficiary_service
 from cases_api.beneficiaries.exceptions import IdentityErased, IdentityNotRecorded
@@ -85,6 +86,7 @@ async def _audit(
     secondary: SecondaryBeneficiary,
     action: str,
     purpose: AccessPurpose | None = None,
+    break_glass_id: uuid.UUID | None = None,
 ) -> None:
     await audit.record(
         session,
@@ -94,6 +96,7 @@ async def _audit(
         resource_type="secondary_beneficiary",
         resource_id=secondary.id,
         purpose=None if purpose is None else purpose.value,
+        break_glass_id=break_glass_id,
     )
 
 
@@ -163,6 +166,8 @@ async def read_identity(
     purpose: AccessPurpose,
 ) -> SecondaryIdentity:
     """Decrypt the member's identity and record the read in the audit log."""
+    # A family member's name points to the person: restricted as the person's own is.
+    grants = await access_gate.admit_beneficiary(session, principal, primary.id)
     if primary.erased_at is not None:
         raise IdentityErased()
     if secondary.ciphertext is None:
@@ -174,7 +179,8 @@ async def read_identity(
         secondary.organisation_id,
         secondary.ciphertext,
     )
-    await _audit(session, principal, secondary, "secondary_identity.read", purpose)
+    for grant_id in grants:
+        await _audit(session, principal, secondary, "secondary_identity.read", purpose, grant_id)
     return SecondaryIdentity.model_validate(document)
 
 
@@ -183,7 +189,7 @@ async def list_for(
 ) -> Sequence[SecondaryBeneficiary]:
     query = select(SecondaryBeneficiary).where(
         col(SecondaryBeneficiary.beneficiary_id) == beneficiary_id,
-        col(SecondaryBeneficiary.organisation_id) == principal.org_id,
+        in_callers_organisation(col(SecondaryBeneficiary.organisation_id), principal),
     )
     query = paginate(
         query, params, col(SecondaryBeneficiary.created_at), col(SecondaryBeneficiary.id)

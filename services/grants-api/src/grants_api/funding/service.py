@@ -26,7 +26,7 @@ from baton.auth import OrgKind, Principal
 from baton.concurrency import PreconditionFailed, PreconditionRequired, check_version
 from baton.db import utcnow
 from baton.pagination import InvalidCursor, Page, PageParams
-from baton.tenancy import TENANT_SETTING
+from baton.tenancy import TENANT_SETTING, in_callers_organisation, tenant_filter
 from grants_api.funding.exceptions import (
     FundingEntryRepeated,
     FundingMixNotYours,
@@ -71,14 +71,16 @@ def _funded_by(viewer: sa.ColumnElement[uuid.UUID]) -> sa.Select[uuid.UUID]:
 def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
     """The years the caller may read: an NGO its own, a donor those of the NGOs it funds."""
     if principal.org_kind == OrgKind.ngo:
-        return _ORGANISATION == principal.org_id
-    return _ORGANISATION.in_(_funded_by(sa.literal(principal.org_id, sa.Uuid)))
+        return in_callers_organisation(_ORGANISATION, principal)
+    return tenant_filter(_ORGANISATION.in_(_funded_by(sa.literal(principal.org_id, sa.Uuid))))
 
 
 def _visible_to_bound_organisation() -> sa.ColumnElement[bool]:
-    return sa.or_(
-        _ORGANISATION == _BOUND_ORGANISATION,
-        _ORGANISATION.in_(_funded_by(_BOUND_ORGANISATION)),
+    return tenant_filter(
+        sa.or_(
+            _ORGANISATION == _BOUND_ORGANISATION,
+            _ORGANISATION.in_(_funded_by(_BOUND_ORGANISATION)),
+        )
     )
 
 

@@ -20,6 +20,7 @@ from sqlmodel import col
 from baton.auth import Principal
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
+from baton.tenancy import tenant_filter
 from baton.vault import EnvelopeVault
 from referral_api.config import ReferralSettings
 from referral_api.directory.models import Provider
@@ -55,10 +56,12 @@ ENVELOPE_FIELDS = set(Envelope.model_fields)
 
 def visible_to(org_id: uuid.UUID) -> Any:
     """The referrals an organisation may see: sent ones, and received ones once submitted."""
+    # Row-level security admits both parties; that a recipient waits for the submission
+    # is this query's alone, so only the party test goes under the tenancy switch.
     return or_(
         col(Referral.referrer_organisation_id) == org_id,
         and_(
-            col(Referral.recipient_organisation_id) == org_id,
+            tenant_filter(col(Referral.recipient_organisation_id) == org_id),
             col(Referral.submitted_at).is_not(None),
         ),
     )

@@ -16,7 +16,7 @@ from baton.auth import Principal
 from baton.concurrency import check_version
 from baton.db import utcnow
 from baton.pagination import PageParams, paginate
-from baton.tenancy import get_owned
+from baton.tenancy import get_owned, in_callers_organisation
 from baton.vault import EnvelopeVault
 from referral_api.webhooks import delivery as deliveries
 from referral_api.webhooks import signing, targets
@@ -89,7 +89,9 @@ async def get(
 async def list_for(
     session: AsyncSession, principal: Principal, params: PageParams, *, active: bool | None
 ) -> Sequence[WebhookEndpoint]:
-    query = select(WebhookEndpoint).where(col(WebhookEndpoint.organisation_id) == principal.org_id)
+    query = select(WebhookEndpoint).where(
+        in_callers_organisation(col(WebhookEndpoint.organisation_id), principal)
+    )
     if active is not None:
         query = query.where(col(WebhookEndpoint.active) == active)
     query = paginate(query, params, col(WebhookEndpoint.created_at), col(WebhookEndpoint.id))
@@ -163,7 +165,7 @@ async def list_deliveries(
 ) -> Sequence[WebhookDelivery]:
     endpoint = await get(session, principal, endpoint_id)
     query = select(WebhookDelivery).where(
-        col(WebhookDelivery.organisation_id) == principal.org_id,
+        in_callers_organisation(col(WebhookDelivery.organisation_id), principal),
         col(WebhookDelivery.endpoint_id) == endpoint.id,
     )
     if status is not None:
