@@ -19,6 +19,7 @@ from baton.health import health_router
 from baton.metrics import ServiceMetrics, install_metrics
 from baton.middleware import RequestContextMiddleware
 from baton.migrations import MigrationTree
+from baton.openapi import document_problems
 from baton.profile import profile_router
 from baton.settings import ServiceSettings
 from baton.telemetry import Tracing, fastapi_telemetry, start_tracing
@@ -123,4 +124,5 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     assert_every_route_declares_access(app)
+    document_problems(app)
     return app

@@ -334,3 +334,18 @@ def envoy_validation(config: Path) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+# Envoy's own refusals: a fixed problem, nothing in it a prober could learn from.
+_GATEWAY_PROBLEM_FIELDS = {"type", "code", "title", "status", "detail", "request_id"}
+
+
+def refused_by_gateway(response: httpx.Response, status: int, code: str) -> bool:
+    """Whether Envoy answered `response` itself (no service saw the request) with its
+    fixed `code` problem, which names no reason."""
+    if response.status_code != status or "x-envoy-upstream-service-time" in response.headers:
+        return False
+    if response.headers.get("content-type") != "application/problem+json":
+        return False
+    problem = response.json()
+    return set(problem) == _GATEWAY_PROBLEM_FIELDS and problem["code"] == code

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from baton.concurrency import (
     OptionalIfMatch,
@@ -31,6 +31,8 @@ from grants_api.funding.exceptions import (
 from grants_api.funding.schemas import FundingYearRead, FundingYearWrite
 
 router = APIRouter(prefix="/v1/funding-mix", tags=["funding mix"])
+# Bounded so that no year reaches the database as an integer it cannot hold.
+CalendarYear = Annotated[int, Path(ge=1, le=9999, description="A calendar year")]
 
 
 @router.get(
@@ -43,8 +45,12 @@ async def list_funding_years(
     principal: GrantReader,
     params: Params,
     organisation_id: Annotated[uuid.UUID | None, Query(description="Only this NGO's years")] = None,
-    year_from: Annotated[int | None, Query(description="From this year, included")] = None,
-    year_to: Annotated[int | None, Query(description="Up to this year, included")] = None,
+    year_from: Annotated[
+        int | None, Query(ge=1, le=9999, description="From this year, included")
+    ] = None,
+    year_to: Annotated[
+        int | None, Query(ge=1, le=9999, description="Up to this year, included")
+    ] = None,
 ) -> Page[FundingYearRead]:
     """The funding years you may see, by organisation then year, with totals and shares.
 
@@ -69,7 +75,7 @@ async def list_funding_years(
 )
 async def read_funding_year(
     organisation_id: uuid.UUID,
-    year: int,
+    year: CalendarYear,
     session: TenantSessionDep,
     principal: GrantReader,
     response: Response,
@@ -98,7 +104,7 @@ async def read_funding_year(
 )
 async def replace_funding_year(
     organisation_id: uuid.UUID,
-    year: int,
+    year: CalendarYear,
     data: FundingYearWrite,
     session: TenantSessionDep,
     principal: ReportSubmitter,

@@ -18,6 +18,11 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 router = APIRouter(tags=["tokens"])
 
+_OAUTH_ERROR: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
 _TOKEN_FORM = {
     "requestBody": {
         "required": True,
@@ -41,8 +46,14 @@ _TOKEN_FORM = {
         },
     },
     "responses": {
-        "400": {"description": "RFC 6749 §5.2 error (`invalid_request`, `invalid_scope`, …)"},
-        "401": {"description": "`invalid_client`"},
+        "400": {
+            "description": "RFC 6749 §5.2 error (`invalid_request`, `invalid_scope`, …)",
+            "content": {"application/json": {"schema": _OAUTH_ERROR}},
+        },
+        "401": {
+            "description": "`invalid_client`",
+            "content": {"application/json": {"schema": _OAUTH_ERROR}},
+        },
     },
 }
 
