@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -118,3 +119,25 @@ async def test_a_query_slower_than_the_statement_timeout_is_a_bounded_503(
     _assert_retry_soon(answer)
     assert time.perf_counter() - started < 4.0  # the 5 s query was cut off
     assert (await _database_answer(url, 0.0)).status_code == 200
+
+
+async def test_an_exhausted_pool_answers_503_within_its_wait_not_after_the_queue(
+    service_databases: dict[str, ServiceDatabase],
+) -> None:
+    # One connection (pool of 1, no overflow); a request waits for it at most 0.5 s.
+    settings = kit_settings(
+        service_databases["cases"].runtime_url,
+        database_pool_size=1,
+        database_connect_timeout_seconds=0.5,
+    )
+    app = create_service_app(KIT_INFO, settings, [probe_router])
+    async with app_client(app) as client:
+        holder = asyncio.create_task(client.get("/v1/database-sleep", params={"seconds": 3}))
+        await asyncio.sleep(0.3)  # the holder has the only connection
+        started = time.perf_counter()
+        waiting = await client.get("/v1/database-sleep", params={"seconds": 0})
+        waited = time.perf_counter() - started
+        _assert_retry_soon(waiting)
+        assert waited < 2.0  # bounded by the pool's wait, not by the 3 s holder
+        assert (await holder).status_code == 200
+        assert (await client.get("/v1/database-sleep")).status_code == 200
