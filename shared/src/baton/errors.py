@@ -163,8 +163,27 @@ async def _handle_validation_error(request: Request, exc: Exception) -> ProblemR
     )
 
 
+# FastAPI's answer when the body is no JSON it can read at all (nested past the
+# parser's depth, say): for the client that is a body that failed validation.
+_UNPARSEABLE_BODY = "There was an error parsing the body"
+
+
 async def _handle_http_exception(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
+        unreadable = FieldError(
+            location=["body"],
+            message="The body is not JSON this API can read.",
+            code="json_invalid",
+        )
+        return problem_response(
+            request,
+            status=422,
+            code="validation-failed",
+            title="Request validation failed",
+            detail="The body could not be parsed; see `errors`.",
+            errors=[unreadable],
+        )
     code, phrase = _http_code(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     return problem_response(

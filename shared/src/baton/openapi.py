@@ -35,10 +35,7 @@ _PROTECTED_ROUTE = {
 }
 _PAGED = {"400": f"`{InvalidCursor.code}`: {InvalidCursor.title}"}
 _WITH_INPUT = {"422": "`validation-failed`: Request validation failed; see `errors`"}
-_WITH_BODY = {
-    "400": "`bad-request`: The body could not be parsed",
-    "413": "`payload-too-large`: Request bodies are limited to 1 MiB (the gateway)",
-}
+_WITH_BODY = {"413": "`payload-too-large`: Request bodies are limited to 1 MiB (the gateway)"}
 
 
 def _add(responses: dict[str, Any], documented: Mapping[str, str]) -> None:

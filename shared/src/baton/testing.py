@@ -297,13 +297,20 @@ async def assert_malformed_bodies_refused(
 ) -> None:
     """POST to `path` what a careless or hostile client sends: a body nested too deep for
     any parser, a top-level string, array or null, and `wrong_field` (a field with a value
-    of the wrong type). Each must be a 400/422 problem, never a 500, naming the failing
+    of the wrong type). Each must be a 422 problem, never a 500, naming the failing
     field and echoing none of the rejected input.
     """
     json_headers = {**headers, "content-type": "application/json"}
     nested = await client.post(path, content=DEEPLY_NESTED_JSON, headers=json_headers)
-    assert nested.status_code in {400, 422}, nested.text
+    assert nested.status_code == 422, nested.text
     assert nested.headers["content-type"] == "application/problem+json"
+    assert nested.json()["errors"] == [
+        {
+            "location": ["body"],
+            "message": "The body is not JSON this API can read.",
+            "code": "json_invalid",
+        }
+    ]
     assert len(nested.content) < 1000  # the nesting is not echoed back
 
     field, value = wrong_field
