@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import asyncpg
 import pytest
 
+from baton.auth import OrgKind, Principal
 from baton.db import Database
-from baton.reads import select_by_id_sql, tenant_reader
+from baton.reads import read_owned
 from baton.stack.databases import ServiceDatabase
 from baton.tenancy import TENANT_SETTING
 from baton.testing import superuser_connection
@@ -18,7 +20,6 @@ from kit_probe import kit_settings
 
 ORG_A, ORG_B = uuid.uuid4(), uuid.uuid4()
 PERSON_A, PERSON_B = uuid.uuid4(), uuid.uuid4()
-BENEFICIARY_BY_ID = select_by_id_sql(Beneficiary)
 
 
 @pytest.fixture
@@ -49,23 +50,39 @@ async def database(
             )
 
 
-async def test_row_level_security_holds_even_when_the_query_names_the_other_organisation(
+def _caller(org_id: uuid.UUID) -> Principal:
+    return Principal(
+        subject="reader",
+        org_id=org_id,
+        org_kind=OrgKind.ngo,
+        roles=frozenset({"caseworker"}),
+        scopes=frozenset(),
+        issuer="test",
+        expires_at=0,
+    )
+
+
+async def test_a_caller_reads_its_own_row_and_never_another_organisations(
     database: Database,
 ) -> None:
-    async with tenant_reader(database, ORG_A) as reader:
-        own = await reader.fetchrow(BENEFICIARY_BY_ID, PERSON_A, ORG_A)
-        assert own is not None
-        assert own["id"] == PERSON_A
-        # The query alone would find B's person; the database does not show it to A.
-        assert await reader.fetchrow(BENEFICIARY_BY_ID, PERSON_B, ORG_B) is None
-        hidden = "SELECT count(*) FROM beneficiary WHERE id = $1"
-        assert await reader.fetchval(hidden, PERSON_B) == 0
+    own = await read_owned(database, Beneficiary, PERSON_A, _caller(ORG_A))
+    assert own is not None
+    assert own["id"] == PERSON_A
+    assert await read_owned(database, Beneficiary, PERSON_B, _caller(ORG_A)) is None
 
 
-async def test_the_transaction_is_read_only(database: Database) -> None:
-    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
-        async with tenant_reader(database, ORG_A) as reader:
-            await reader.execute("UPDATE beneficiary SET version = 2 WHERE id = $1", PERSON_A)
+async def test_row_level_security_holds_even_when_the_query_names_no_organisation(
+    database: Database,
+) -> None:
+    async with database.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        # What the test-only switch makes of the query: the id alone would find B's row.
+        unfiltered = "SELECT * FROM tenant_row(NULL::beneficiary, $1, $2, false)"
+        assert await driver.fetchrow(unfiltered, PERSON_B, ORG_A) is None
+        found = await driver.fetchrow(unfiltered, PERSON_B, ORG_B)
+        assert found is not None
+        assert found["id"] == PERSON_B
 
 
 async def _leftover(database: Database) -> tuple[str | None, bool]:
@@ -80,20 +97,17 @@ async def _leftover(database: Database) -> tuple[str | None, bool]:
 async def test_the_pooled_connection_carries_no_organisation_into_the_next_request(
     database: Database,
 ) -> None:
-    async with tenant_reader(database, ORG_A) as reader:
-        assert await reader.fetchval("SELECT current_setting($1)", TENANT_SETTING) == str(ORG_A)
+    assert await read_owned(database, Beneficiary, PERSON_A, _caller(ORG_A)) is not None
     assert await _leftover(database) == (None, False)
-
-    with pytest.raises(RuntimeError):
-        async with tenant_reader(database, ORG_A):
-            raise RuntimeError("the handler failed halfway")
+    # A read that finds nothing leaves nothing behind either.
+    assert await read_owned(database, Beneficiary, uuid.uuid4(), _caller(ORG_A)) is None
     assert await _leftover(database) == (None, False)
     # The next organisation's read on that same connection sees its own rows only.
-    async with tenant_reader(database, ORG_B) as reader:
-        assert await reader.fetchrow(BENEFICIARY_BY_ID, PERSON_A, ORG_A) is None
+    assert await read_owned(database, Beneficiary, PERSON_A, _caller(ORG_B)) is None
+    assert await read_owned(database, Beneficiary, PERSON_B, _caller(ORG_B)) is not None
 
 
 async def test_the_organisation_must_be_a_uuid_never_text(database: Database) -> None:
+    forged = replace(_caller(ORG_A), org_id="'; SET ROLE postgres; --")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        async with tenant_reader(database, "'; SET ROLE postgres; --"):  # type: ignore[arg-type]
-            pass
+        await read_owned(database, Beneficiary, PERSON_A, forged)

@@ -14,7 +14,7 @@ from baton.authz import Authorize, Permission
 from baton.concurrency import IfMatch, PreconditionFailed, PreconditionRequired, set_etag
 from baton.errors import problem_responses
 from baton.pagination import Page, PageParams, page_of, page_params
-from baton.reads import DatabaseDep, tenant_reader
+from baton.reads import DatabaseDep
 from baton.tenancy import TenantSessionDep
 from cases_api.beneficiaries.exceptions import BeneficiaryNotFound
 from cases_api.cases import service
@@ -119,8 +119,7 @@ async def read_case(
     case_id: uuid.UUID, database: DatabaseDep, principal: CaseReader, response: Response
 ) -> CaseRead:
     """One case of your organisation, with its ETag."""
-    async with tenant_reader(database, principal.org_id) as reader:
-        read = await service.read(reader, principal, case_id)
+    read = await service.read(database, principal, case_id)
     set_etag(response, read.version)
     return read
 
