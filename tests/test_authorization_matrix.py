@@ -42,6 +42,14 @@ def world(stack: Stack, tokens: PersonaTokens) -> World:
     return world
 
 
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    # One client for thousands of requests: a new one per request costs more (its TLS
+    # context alone) than most requests do.
+    with httpx.Client(timeout=10) as shared:
+        yield shared
+
+
 def expected_status(endpoint: Endpoint, persona: str, scope: Scope) -> int:
     if persona == ANONYMOUS:
         return 401
@@ -74,7 +82,13 @@ def _direct_url(stack: Stack, public_path: str) -> str:
 @pytest.mark.parametrize("via", ["gateway", "service"])
 @pytest.mark.parametrize(("endpoint", "persona", "scope"), list(_cases()))
 def test_authorization_matrix(
-    stack: Stack, world: World, endpoint: Endpoint, persona: str, scope: Scope, via: str
+    stack: Stack,
+    world: World,
+    client: httpx.Client,
+    endpoint: Endpoint,
+    persona: str,
+    scope: Scope,
+    via: str,
 ) -> None:
     path = world.path(endpoint, persona, scope)
     url = stack.gateway_url + path if via == "gateway" else _direct_url(stack, path)
@@ -82,8 +96,8 @@ def test_authorization_matrix(
     if persona != ANONYMOUS:
         headers["authorization"] = f"Bearer {world.tokens(persona)}"
     body = endpoint.body(world, persona) if endpoint.body is not None else None
-    response = httpx.request(
-        endpoint.method, url, headers=headers, params=endpoint.params, json=body, timeout=10
+    response = client.request(
+        endpoint.method, url, headers=headers, params=endpoint.params, json=body
     )
     assert response.status_code == expected_status(endpoint, persona, scope), response.text
     if response.status_code == 401:

@@ -131,6 +131,7 @@ class Forge:
     external: TestIssuer  # trusted by the stack
     stranger: TestIssuer  # running, serving its own JWKS, trusted by nobody
     impostor: TestIssuer  # not running; signs with the external issuer's kid, its own key
+    client: httpx.Client  # one for the module: a new client per call costs ~20 ms
     impostor_es256: str = field(default_factory=lambda: jose.generate_private_key("ES256"))
     made: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -169,22 +170,24 @@ def stranger() -> Iterator[TestIssuer]:
 @pytest.fixture(scope="module")
 def forge(
     stack: Stack, tokens: PersonaTokens, external_issuer: TestIssuer, stranger: TestIssuer
-) -> Forge:
+) -> Iterator[Forge]:
     demo_token = tokens("caseworker")
     kid = jose.unverified_header(demo_token)["kid"]
     key_file = stack.options.data_dir / "signing-keys" / f"{kid}.json"
     jwks = httpx.get(f"{stack.gateway_url}/identity/.well-known/jwks.json", timeout=10).json()
-    return Forge(
-        stack=stack,
-        persona=tokens.persona("caseworker"),
-        demo_token=demo_token,
-        identity_kid=kid,
-        identity_private_key=json.loads(key_file.read_text())["private_key_pem"],
-        identity_jwk=next(key for key in jwks["keys"] if key["kid"] == kid),
-        external=external_issuer,
-        stranger=stranger,
-        impostor=TestIssuer(kid=external_issuer.kid),
-    )
+    with httpx.Client(timeout=10) as client:
+        yield Forge(
+            stack=stack,
+            persona=tokens.persona("caseworker"),
+            demo_token=demo_token,
+            identity_kid=kid,
+            identity_private_key=json.loads(key_file.read_text())["private_key_pem"],
+            identity_jwk=next(key for key in jwks["keys"] if key["kid"] == kid),
+            external=external_issuer,
+            stranger=stranger,
+            impostor=TestIssuer(kid=external_issuer.kid),
+            client=client,
+        )
 
 
 def _url(forge: Forge, via: Via, spec: ServiceSpec) -> str:
@@ -194,7 +197,7 @@ def _url(forge: Forge, via: Via, spec: ServiceSpec) -> str:
 
 
 def _call(forge: Forge, via: Via, spec: ServiceSpec, **request: Any) -> httpx.Response:
-    return httpx.get(_url(forge, via, spec), timeout=10, **request)
+    return forge.client.get(_url(forge, via, spec), **request)
 
 
 def _assert_refused(response: httpx.Response, via: Via) -> None:
@@ -458,7 +461,7 @@ def test_a_token_anywhere_but_the_authorization_header_is_not_read(
             "content": f"access_token={token}",
         },
     }
-    response = httpx.request("GET", _url(forge, via, spec), timeout=10, **carriers[carrier])
+    response = forge.client.request("GET", _url(forge, via, spec), **carriers[carrier])
     _assert_refused(response, via)
     # The control: the same token in the header is good here.
     assert _call(forge, via, spec, headers={"authorization": f"Bearer {token}"}).status_code == 200
