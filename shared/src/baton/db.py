@@ -58,7 +58,10 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             settings.database_url.get_secret_value(),
             pool_size=settings.database_pool_size,
-            max_overflow=settings.database_pool_size // 2,
+            # No overflow: under sustained load SQLAlchemy would open and close overflow
+            # connections request after request (a new PostgreSQL backend each time);
+            # waiting for a pooled one is far cheaper (`make bench`: case reads 1.5x).
+            max_overflow=0,
             # No ping before each checkout (a round trip per request): a connection the
             # server dropped fails its request with a 503 (baton.errors) and SQLAlchemy
             # then discards every older pooled connection; the next request reconnects.

@@ -172,7 +172,7 @@ class DatabasePoolCollector:
         )
         yield GaugeMetricFamily(
             "baton_db_pool_overflow",
-            "Connections opened beyond the pool size (max overflow is half the size).",
+            "Connections opened beyond the pool size (none: the pool has no overflow).",
             # SQLAlchemy counts from minus the size until the pool is filled.
             value=max(0, pool.overflow()),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,8 +58,14 @@ def main(
         info.migrations.upgrade(settings.migrations_url)
         logger.info("database at head", extra={"heads": sorted(info.migrations.heads())})
         return
+    app = build_app(settings)
+    # What startup built lives as long as the process: out of the collector's sight, so a
+    # full collection under load walks only what requests made (shorter pauses, lower p99).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
     uvicorn.run(
-        build_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_config=None,
