@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.testing import assert_row_level_security_forced
 from cases_factories import CallerFactory
 from plans_factories import (
     audit_actions,
@@ -312,12 +313,7 @@ async def test_the_database_keeps_scores_between_one_and_five(
     ):
         with pytest.raises(asyncpg.CheckViolationError):
             await superuser.execute(statement, ident)
-    flags = await runtime.fetchrow(
-        "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'assessment'"
-    )
-    assert flags is not None
-    assert flags["relrowsecurity"]
-    assert flags["relforcerowsecurity"]
+    await assert_row_level_security_forced(runtime, ["assessment"])
     async with runtime.transaction():
         await runtime.execute("SELECT set_config('baton.org_id', $1, true)", str(uuid.uuid4()))
         assert await runtime.fetchval("SELECT count(*) FROM assessment WHERE id = $1", ident) == 0

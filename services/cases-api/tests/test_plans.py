@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.testing import assert_row_level_security_forced
 from cases_factories import Caller, CallerFactory
 from plans_factories import (
     PLANTED_PROVIDER,
@@ -429,12 +430,7 @@ async def test_row_level_security_guards_services_underneath(
     owner = caller("ngo", ["caseworker"])
     case = await open_case(cases, owner)
     service = await new_service(cases, owner, case["id"])
-    flags = await runtime.fetchrow(
-        "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'case_service'"
-    )
-    assert flags is not None
-    assert flags["relrowsecurity"]
-    assert flags["relforcerowsecurity"]
+    await assert_row_level_security_forced(runtime, ["case_service"])
     async with runtime.transaction():
         assert await runtime.fetchval("SELECT count(*) FROM case_service") == 0
     async with runtime.transaction():

