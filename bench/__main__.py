@@ -144,6 +144,9 @@ def _phase(
         if any(scenario.name == "case_list_deep" for scenario in chosen)
         else "",
     )
+    _settle(stack)
+    first_report = scenarios.first_report_seconds(stack.gateway_url, tokens, context.programme_id)
+    print(f"  first donor report with statistics: {first_report:.1f} s", flush=True)
     memory = _memory_groups(stack)
     levels = [int(level) for level in args.connections.split(",")]
     results: dict[str, Any] = {}
@@ -181,6 +184,7 @@ def _phase(
         "beneficiaries": dataset.beneficiary_count(stack),
         "caseworker_organisation_cases": context.sample.organisation_cases,
         "load_seconds": round(load_seconds, 1),
+        "first_donor_report_seconds": round(first_report, 2),
         "scenarios": results,
         "peak_memory_mib": peak_memory,
     }

@@ -76,6 +76,13 @@ def table(results: dict[str, Any]) -> str:
             errors += figures["errors"]
         row.append(str(errors))
         lines.append("| " + " | ".join(row) + " |")
+    firsts = [
+        f"{phase['beneficiaries']:,} beneficiaries: {phase['first_donor_report_seconds']:.1f} s"
+        for phase in results["phases"]
+        if "first_donor_report_seconds" in phase
+    ]
+    if firsts:
+        lines += ["", "First donor report (counting every recipient's cases): " + "; ".join(firsts)]
     growth = results.get("growth")
     if growth:
         lines += [

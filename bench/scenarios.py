@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,6 +168,28 @@ def programme_id(gateway_url: str, tokens: PersonaTokens) -> str:
     )
     answer.raise_for_status()
     return str(answer.json()["items"][0]["id"])
+
+
+def first_report_seconds(
+    gateway_url: str, tokens: PersonaTokens, programme: str, longest: float = 900.0
+) -> float:
+    """Seconds until the programme report first carries its statistics, asked again each
+    time it comes without them: cases-api counts on after a client gave up, so this is
+    the cost of counting the data set once (reports after it reuse the counts)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < longest:
+        try:
+            answer = httpx.get(
+                f"{gateway_url}/grants/v1/programmes/{programme}/report",
+                headers=_fresh(tokens, "donor-viewer"),
+                timeout=60,
+            )
+        except httpx.TimeoutException:
+            continue
+        if answer.status_code == 200 and '"status":"unavailable"' not in answer.text:
+            return time.perf_counter() - started
+        time.sleep(1.0)
+    raise RuntimeError(f"no programme report with statistics within {longest:.0f} s")
 
 
 def deep_cursor(gateway_url: str, tokens: PersonaTokens, depth: float = 0.9) -> str:

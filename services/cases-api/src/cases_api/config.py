@@ -28,3 +28,5 @@ class CasesSettings(ServiceSettings):
     reflection_period_default_days: int = Field(default=30, ge=30)
     # Statistics: cells below this count are suppressed.
     statistics_threshold: int = Field(default=5, ge=3)
+    # Counts kept for reuse while the data they counted is unchanged (0: count each time).
+    statistics_cache_entries: int = Field(default=512, ge=0, le=100_000)

@@ -23,6 +23,7 @@ def load_models() -> None:
     from cases_api.notes import models as _notes  # noqa: F401
     from cases_api.plans import models as _plans  # noqa: F401
     from cases_api.secondary import models as _secondary  # noqa: F401
+    from cases_api.statistics import models as _statistics  # noqa: F401
 
 
 metadata = CasesTable.metadata

@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from baton import crypto
 from baton.app import ServiceInfo, create_service_app
 from baton.authz import VICTIM_DATA_ORG_KINDS
+from baton.metrics import ServiceMetrics
 from baton.migrations import MigrationTree
 from baton.settings import Environment, ServiceSettings, load_settings
 from baton.vault import open_master_keys
 from cases_api.api import ROUTERS
 from cases_api.config import CasesSettings
 from cases_api.protection import IdentityVault
+from cases_api.statistics.cache import CountsCache
 
 logger = logging.getLogger("cases_api")
 
@@ -53,13 +55,24 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     assert isinstance(cases_settings, CasesSettings)
 
     @asynccontextmanager
-    async def protection(app: FastAPI) -> AsyncIterator[None]:
+    async def protection_and_statistics(app: FastAPI) -> AsyncIterator[None]:
         app.state.identity_vault = open_vault(cases_settings)
+        app.state.statistics_cache = statistics_cache(app, cases_settings)
         yield
 
     return create_service_app(
         SERVICE,
         cases_settings,
         ROUTERS,
-        service_lifespan=protection,
+        service_lifespan=protection_and_statistics,
     )
+
+
+def statistics_cache(app: FastAPI, settings: CasesSettings) -> CountsCache:
+    metrics: ServiceMetrics = app.state.metrics
+    requests = metrics.counter(
+        "baton_statistics_counts",
+        "Statistics counts asked for, by aggregate function: reused or counted afresh.",
+        ["function", "result"],
+    )
+    return CountsCache(settings.statistics_cache_entries, requests)

@@ -22,6 +22,7 @@ from baton.db import SessionDep
 from baton.errors import problem_responses
 from cases_api.config import CasesSettings
 from cases_api.statistics import service
+from cases_api.statistics.cache import CountsCache
 from cases_api.statistics.exceptions import InvalidStatisticsRequest
 from cases_api.statistics.schemas import (
     AnyDimension,
@@ -124,8 +125,10 @@ async def _table(
         )
     organisations = service.allowed_organisations(principal, organisation_id or [])
     settings: CasesSettings = request.app.state.settings
+    cache: CountsCache = request.app.state.statistics_cache
     return await service.table(
         session,
+        cache,
         source,
         organisations,
         period_start,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton.auth import OrgKind, Principal
 from baton.authz import Forbidden
 from cases_api.secondary.schemas import Relationship
+from cases_api.statistics.cache import Counts, CountsCache, CountsKey
 from cases_api.statistics.schemas import (
     MULTI_VALUED,
     AnyDimension,
@@ -97,25 +98,32 @@ def _categories(
 
 async def _counts(
     session: AsyncSession,
+    cache: CountsCache,
     source: Source,
     organisations: list[uuid.UUID],
     start: date,
     end: date,
     dimensions: Sequence[str],
-) -> dict[tuple[str, str], int]:
+) -> Counts:
     second = dimensions[1] if len(dimensions) > 1 else "none"
-    rows = await session.execute(
-        select(
-            getattr(func, source.function)(
-                organisations, start, end, dimensions[0], second
-            ).table_valued("value_a", "value_b", "persons")
+
+    async def count() -> Counts:
+        rows = await session.execute(
+            select(
+                getattr(func, source.function)(
+                    organisations, start, end, dimensions[0], second
+                ).table_valued("value_a", "value_b", "persons")
+            )
         )
-    )
-    return {(row.value_a, row.value_b): int(row.persons) for row in rows}
+        return {(row.value_a, row.value_b): int(row.persons) for row in rows}
+
+    key = CountsKey(source.function, tuple(organisations), start, end, (dimensions[0], second))
+    return await cache.counts(session, key, count)
 
 
 async def table(
     session: AsyncSession,
+    cache: CountsCache,
     source: Source,
     organisations: list[uuid.UUID],
     start: date,
@@ -124,8 +132,9 @@ async def table(
     threshold: int,
 ) -> StatisticsTable:
     """The suppressed table of `source` over one or two of its dimensions."""
-    raw = await _counts(session, source, organisations, start, end, [d.value for d in dimensions])
-    persons_raw = await _counts(session, source, organisations, start, end, ["none"])
+    dimension_names = [d.value for d in dimensions]
+    raw = await _counts(session, cache, source, organisations, start, end, dimension_names)
+    persons_raw = await _counts(session, cache, source, organisations, start, end, ["none"])
     persons = sum(persons_raw.values())
     width = len(dimensions)
     counts: dict[Cell, int] = {key[:width]: value for key, value in raw.items()}
