@@ -150,15 +150,22 @@ async def test_with_no_cache_every_request_counts(
 
 
 async def test_the_runtime_role_can_neither_read_nor_forge_versions(
-    runtime: asyncpg.Connection, organisation: Organisation
+    runtime: asyncpg.Connection, superuser: asyncpg.Connection, organisation: Organisation
 ) -> None:
     org_id = organisation.manager.org_id
     version = await runtime.fetchval("SELECT statistics_version_of($1::uuid[])", [org_id])
     assert version > 0
-    for statement in (
-        "SELECT count(*) FROM statistics_version",
-        f"UPDATE statistics_version SET version = 0 WHERE organisation_id = '{org_id}'",
-        f"DELETE FROM statistics_version WHERE organisation_id = '{org_id}'",
-    ):
+    held = "SELECT count(*) FROM statistics_version WHERE organisation_id = $1"
+    assert await superuser.fetchval(held, org_id) > 0
+    async with runtime.transaction():
+        # Bound to the organisation itself, as the service's own writes are.
+        await runtime.execute("SELECT set_config('baton.org_id', $1, true)", str(org_id))
+        assert await runtime.fetchval(held, org_id) == 0
+        forged = "UPDATE statistics_version SET version = 0 WHERE organisation_id = $1"
+        assert await runtime.execute(forged, org_id) == "UPDATE 0"
+        assert await runtime.execute(held.replace("SELECT count(*)", "DELETE"), org_id) == (
+            "DELETE 0"
+        )
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await runtime.execute(statement)
+            await runtime.execute("INSERT INTO statistics_version VALUES ($1, 99, 1)", org_id)
+    assert await runtime.fetchval("SELECT statistics_version_of($1::uuid[])", [org_id]) == version

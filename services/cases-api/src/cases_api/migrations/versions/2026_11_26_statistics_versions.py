@@ -7,9 +7,8 @@ version of their organisations was V are current for as long as it still is V.
 The version is split in 16 shards chosen by the writing backend so concurrent
 writers of one organisation seldom wait on the same row; shards only grow, so the
 sum changes with every write. The table is reached through SECURITY DEFINER
-functions only: the runtime role keeps no privilege on it (it would otherwise get
-its default ones), and row-level security is forced on it as on every table keyed
-by organisation.
+functions only: row-level security is forced on it, as on every table keyed by
+organisation, and a restrictive policy admits its owner alone.
 
 Revision ID: cases_0011
 Revises: cases_0010
@@ -31,21 +30,18 @@ depends_on: str | Sequence[str] | None = None
 COUNTED_TABLES = ("beneficiary", "case_file", "case_service", "secondary_beneficiary")
 SHARDS = 16
 
+# Whatever other policy permits, only the owner passes: its SECURITY DEFINER functions
+# read and bump versions; the runtime role sees no row and can write none. (A policy, not
+# a REVOKE: pg_dump restores policies as they were, but the schema owner's default
+# privileges would grant a restored table to the runtime role again.)
 OWNER_ONLY = """
 DO $$
-DECLARE
-    grantee text;
 BEGIN
     EXECUTE format('CREATE POLICY definer_all ON statistics_version TO %I '
                    'USING (true) WITH CHECK (true)', current_user);
-    FOR grantee IN
-        SELECT DISTINCT a.grantee::regrole::text
-          FROM pg_class c, aclexplode(c.relacl) a
-         WHERE c.oid = 'statistics_version'::regclass
-           AND a.grantee NOT IN (0, c.relowner)
-    LOOP
-        EXECUTE format('REVOKE ALL ON statistics_version FROM %s', grantee);
-    END LOOP;
+    EXECUTE format('CREATE POLICY definer_only ON statistics_version AS RESTRICTIVE '
+                   'USING (current_user = %L) WITH CHECK (current_user = %L)',
+                   current_user, current_user);
 END $$
 """
 
