@@ -8,6 +8,7 @@ stays suppressed, never 0) and not one identity value: the donor leak test.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import socket
@@ -722,6 +723,50 @@ async def test_an_unreachable_cases_api_leaves_the_outcomes_unavailable(
     assert status["value"] == "unavailable"
     assert _find(rows, section="outcomes", metric="persons_assisted") == []
     assert _find(rows, section="outcomes", metric="persons") == []
+
+
+@pytest.fixture
+async def one_connection(
+    grants_settings: GrantsSettings,
+    cases_url: str,
+    identity_url: str,
+    stats_client: tuple[str, str],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """grants-api reading cases-api's statistics, with one pooled database connection."""
+    narrow = grants_settings.model_copy(update={"database_pool_size": 1})
+    async for client in _grants_client(
+        _reading_cases(narrow, cases_url, identity_url, stats_client)
+    ):
+        yield client
+
+
+async def test_a_report_waiting_on_cases_api_holds_no_database_connection(
+    one_connection: httpx.AsyncClient, world: World, postgres_admin_url: str
+) -> None:
+    path = _grant_path(world.grant_a)
+    async with superuser_connection(postgres_admin_url, "cases") as cases_db:
+        async with cases_db.transaction():
+            # cases-api can neither count nor check kept counts until this transaction ends.
+            await cases_db.execute("LOCK TABLE statistics_version IN ACCESS EXCLUSIVE MODE")
+            report = asyncio.create_task(_report(one_connection, path, world.people.manager))
+            for _ in range(200):
+                if await cases_db.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = 'cases' AND wait_event_type = 'Lock'"
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the report never reached cases-api's statistics")
+            # The only connection of grants-api's pool is free for another request.
+            meanwhile = await one_connection.get(
+                f"/v1/grants/{world.grant_a}", headers=world.people.manager.headers
+            )
+            assert meanwhile.status_code == 200, meanwhile.text
+            assert not report.done()
+        response = await report
+    assert response.status_code == 200, response.text
+    assert response.json()["outcomes"]["status"] == "available"
 
 
 async def test_without_a_statistics_client_the_outcomes_are_unavailable(

@@ -111,7 +111,9 @@ async def _report(
     recipients = sorted({grant.recipient_organisation_id for grant in grants})
     funding = await figures.funding_mix(session, recipients, period)
     compliance = await figures.compliance(session, grants)
-    # Last: the database work is done before waiting on another service.
+    # Last, and with the read transaction ended: waiting on another service holds no
+    # pooled connection (32 reports at once ran grants-api's pool dry: 503s).
+    await session.commit()
     results = await outcomes(statistics, recipients, period)
     return DonorReport(
         subject=subject,
