@@ -14,6 +14,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -216,37 +217,57 @@ async def list_years(
     )
 
 
-async def funding_mix(
+@dataclass(frozen=True)
+class FundingLine:
+    """One entry of a year's funding mix, as a donor report lists it."""
+
+    organisation_id: uuid.UUID
+    year: int
+    source: str
+    kind: str
+    amount: Decimal
+    currency: str
+
+
+async def funding_lines(
     session: AsyncSession,
     organisation_ids: Sequence[uuid.UUID],
     year_from: int,
     year_to: int,
-) -> list[FundingYearRead]:
+) -> list[FundingLine]:
     """The funding mix of these NGOs from `year_from` to `year_to` (both included), for a
-    donor report: ordered by organisation then year, each year with its totals and shares.
+    donor report: each entry, ordered by organisation and year.
 
     `session` must be bound to the caller's organisation (`TenantSessionDep`): only the
     years that organisation may see come back, its own and those of the NGOs it funds
     through a grant past its draft, checked here as well as by row-level security. Years
     without a stored mix, and NGOs the caller may not see, are simply absent. Not paged:
-    the caller bounds the list by the organisations and years it asks for.
+    the caller bounds the list by the organisations and years it asks for. Columns, not
+    records: a report reads every entry of every recipient, and needs no totals.
     """
     _check_years(year_from, year_to)
     if not organisation_ids:
         return []
-    rows = (
-        await session.scalars(
-            select(FundingYear)
-            .where(
-                _ORGANISATION.in_(list(organisation_ids)),
-                _YEAR >= year_from,
-                _YEAR <= year_to,
-                _visible_to_bound_organisation(),
-            )
-            .order_by(_ORGANISATION, _YEAR)
+    entry = FundingEntry
+    rows = await session.execute(
+        select(
+            col(entry.organisation_id),
+            col(entry.year),
+            col(entry.source),
+            col(entry.kind),
+            col(entry.amount),
+            col(entry.currency),
         )
-    ).all()
-    return await _reads(session, rows)
+        .join(FundingYear, sa.and_(_ORGANISATION == entry.organisation_id, _YEAR == entry.year))
+        .where(
+            _ORGANISATION.in_(list(organisation_ids)),
+            _YEAR >= year_from,
+            _YEAR <= year_to,
+            _visible_to_bound_organisation(),
+        )
+        .order_by(_ORGANISATION, _YEAR)
+    )
+    return [FundingLine(*row) for row in rows]
 
 
 # Writing ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import groupby
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,27 +150,25 @@ async def funding_mix(
 ) -> list[ReportFundingYear]:
     """The organisations' funding in the period's years, as far as the caller may read it:
     the years with at least one entry, each entry by source, kind and currency."""
-    years = await funding_service.funding_mix(
+    lines = await funding_service.funding_lines(
         session, organisation_ids, period.start.year, period.end.year
     )
     return [
         ReportFundingYear(
-            organisation_id=year.organisation_id,
-            year=year.year,
+            organisation_id=organisation_id,
+            year=year,
             lines=[
                 ReportFundingLine(
-                    source=entry.source,
-                    kind=entry.kind,
-                    amount=entry.amount,
-                    currency=entry.currency,
+                    source=line.source, kind=line.kind, amount=line.amount, currency=line.currency
                 )
-                for entry in sorted(
-                    year.entries, key=lambda entry: (entry.source, entry.kind, entry.currency)
+                for line in sorted(
+                    entries, key=lambda line: (line.source, line.kind, line.currency)
                 )
             ],
         )
-        for year in years
-        if year.entries
+        for (organisation_id, year), entries in groupby(
+            lines, key=lambda line: (line.organisation_id, line.year)
+        )
     ]
 
 
