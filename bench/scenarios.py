@@ -125,12 +125,16 @@ def _referral_submit(context: Context) -> Request:
     )
 
 
+# What marks a donor report whose statistics did not come (grants-api's compact JSON).
+REPORT_WITHOUT_STATISTICS = '"status":"unavailable"'
+
+
 def _donor_report(context: Context) -> Request:
     return Request(
         paths=[f"/grants/v1/programmes/{context.programme_id}/report"],
         headers=context.bearer("donor-viewer"),
         # A report whose statistics did not come is an answer, but not a good one.
-        degraded_marker='"status":"unavailable"',
+        degraded_marker=REPORT_WITHOUT_STATISTICS,
     )
 
 
@@ -186,7 +190,7 @@ def first_report_seconds(
             )
         except httpx.TimeoutException:
             continue
-        if answer.status_code == 200 and '"status":"unavailable"' not in answer.text:
+        if answer.status_code == 200 and REPORT_WITHOUT_STATISTICS not in answer.text:
             return time.perf_counter() - started
         time.sleep(1.0)
     raise RuntimeError(f"no programme report with statistics within {longest:.0f} s")
