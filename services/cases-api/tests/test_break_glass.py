@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from cases_factories import Caller, CallerFactory, identity, new_beneficiary, new_case
-from family_factories import PURPOSE, new_family_member, new_note
+from family_factories import PURPOSE, family_member_body, new_family_member, new_note
 
 JUSTIFICATION = "Her safety plan must be checked tonight: her caseworker is unreachable."
 
@@ -236,6 +236,67 @@ async def test_break_glass_opens_one_case_for_its_holder_until_it_ends(
     assert [
         action for action, _, _ in await _events(cases, office.auditor, break_glass_id=second["id"])
     ] == ["break_glass.open", "identity.read", "break_glass.close"]
+
+
+async def test_a_restricted_persons_identities_are_closed_to_writers_too(
+    cases: httpx.AsyncClient, office: Office
+) -> None:
+    case = await _case(cases, office.worker)
+    person = f"/v1/beneficiaries/{case['beneficiary_id']}"
+    family = f"{person}/family-members"
+    member = await new_family_member(cases, office.worker, case["beneficiary_id"])
+    await _restrict(cases, office.manager, case, "staff_relative")
+
+    def before() -> Any:
+        return cases.get(f"{person}/identity", params=PURPOSE, headers=office.worker.headers)
+
+    recorded = await before()
+    member_now = await cases.get(f"{family}/{member['id']}", headers=office.worker.headers)
+
+    def writes(writer: Caller) -> list[Any]:
+        corrected = identity(given="Drita", family="Hoxha")
+        return [
+            cases.put(
+                f"{person}/identity",
+                json=corrected,
+                headers=writer.with_headers(if_match=recorded.headers["etag"]),
+            ),
+            cases.post(family, json=family_member_body(), headers=writer.headers),
+            cases.patch(
+                f"{family}/{member['id']}",
+                json={"identity": None},
+                headers=writer.with_headers(if_match=member_now.headers["etag"]),
+            ),
+        ]
+
+    refused = [await write for write in writes(office.colleague)]
+    assert _statuses(refused) == [403] * 3, [r.text for r in refused]
+    assert {answer.json()["code"] for answer in refused} == {"case-restricted"}
+    unchanged = await before()
+    assert (unchanged.json(), unchanged.headers["etag"]) == (
+        recorded.json(),
+        recorded.headers["etag"],
+    )
+    listed = await cases.get(family, headers=office.worker.headers)
+    assert [m["id"] for m in listed.json()["items"]] == [member["id"]]
+    assert listed.json()["items"][0]["has_identity"] is True
+    # What identifies no one stays open to the organisation's caseworkers.
+    plain = await cases.post(
+        family, json=family_member_body(with_identity=False), headers=office.colleague.headers
+    )
+    assert plain.status_code == 201, plain.text
+
+    # A manager under break-glass writes, and the log says under which grant.
+    grant = (await _open(cases, office.manager, case["id"])).json()
+    admitted = [await write for write in writes(office.manager)]
+    assert _statuses(admitted) == [200, 201, 200], [r.text for r in admitted]
+    under = await _events(cases, office.auditor, break_glass_id=grant["id"])
+    assert [action for action, _, _ in under] == [
+        "break_glass.open",
+        "identity.write",
+        "secondary.create",
+        "secondary.update",
+    ]
 
 
 OUTSIDERS = (

@@ -215,7 +215,10 @@ async def replace_identity(
     version: OptionalIfMatch,
     response: Response,
 ) -> DuplicateReport:
-    """Record the identity, or correct it (then If-Match must carry its ETag)."""
+    """Record the identity, or correct it (then If-Match must carry its ETag).
+
+    While the person has a restricted case, only its caseworker (or a break-glass
+    holder) may: 403 `case-restricted` otherwise."""
     new_version, report = await service.replace_identity(
         session, principal, vault, beneficiary_id, identity, version
     )

@@ -238,8 +238,12 @@ async def replace_identity(
     identity: Identity,
     expected_version: int | None,
 ) -> tuple[int, DuplicateReport]:
-    """Record or correct the identity; an existing one needs its version (If-Match)."""
+    """Record or correct the identity; an existing one needs its version (If-Match).
+
+    A restricted person's identity is as closed to writers as to readers: overwriting
+    it is tampering with what the restriction protects."""
     beneficiary = await get(session, principal, beneficiary_id, lock=True)
+    grants = await access_gate.admit_beneficiary(session, principal, beneficiary.id)
     if beneficiary.erased_at is not None:
         raise IdentityErased()
     stored = await session.get(BeneficiaryIdentity, beneficiary.id, with_for_update=True)
@@ -248,14 +252,16 @@ async def replace_identity(
             raise PreconditionRequired("An identity is on record: send its ETag in If-Match.")
         check_version(expected_version, stored.version)
     index = await _store_identity(session, vault, beneficiary, identity)
-    await audit.record(
-        session,
-        principal,
-        organisation_id=beneficiary.organisation_id,
-        action="identity.write",
-        resource_type="beneficiary",
-        resource_id=beneficiary.id,
-    )
+    for grant_id in grants:
+        await audit.record(
+            session,
+            principal,
+            organisation_id=beneficiary.organisation_id,
+            action="identity.write",
+            resource_type="beneficiary",
+            resource_id=beneficiary.id,
+            break_glass_id=grant_id,
+        )
     stored = await session.get(BeneficiaryIdentity, beneficiary.id)
     assert stored is not None
     report = DuplicateReport(possible_duplicates=[], known_elsewhere=False)

@@ -100,6 +100,16 @@ async def _audit(
     )
 
 
+async def _admit_identity_write(
+    session: AsyncSession, principal: Principal, primary: Beneficiary, writes_identity: bool
+) -> list[uuid.UUID | None]:
+    """A family member's identity is protected by the primary's restricted cases, for
+    writing as for reading; other changes need no admission. What to audit under."""
+    if not writes_identity:
+        return [None]
+    return await access_gate.admit_beneficiary(session, principal, primary.id)
+
+
 async def create(
     session: AsyncSession,
     principal: Principal,
@@ -111,6 +121,7 @@ async def create(
     primary = await beneficiary_service.get(
         session, principal, beneficiary_id, lock=data.identity is not None
     )
+    grants = await _admit_identity_write(session, principal, primary, data.identity is not None)
     secondary = SecondaryBeneficiary(
         organisation_id=primary.organisation_id,
         beneficiary_id=primary.id,
@@ -121,7 +132,8 @@ async def create(
         secondary.ciphertext = _seal(vault, data_key, secondary, data.identity)
     session.add(secondary)
     await session.flush()
-    await _audit(session, principal, secondary, "secondary.create")
+    for grant_id in grants:
+        await _audit(session, principal, secondary, "secondary.create", break_glass_id=grant_id)
     return secondary, primary
 
 
@@ -139,6 +151,7 @@ async def update(
     primary = await beneficiary_service.get(
         session, principal, beneficiary_id, lock=replaces_identity
     )
+    grants = await _admit_identity_write(session, principal, primary, replaces_identity)
     secondary = await get(session, principal, beneficiary_id, secondary_id, lock=True)
     check_version(expected_version, secondary.version)
     for field, value in data.model_dump(exclude_unset=True, exclude={"identity"}).items():
@@ -152,7 +165,8 @@ async def update(
             secondary.ciphertext = _seal(vault, data_key, secondary, data.identity)
     secondary.version += 1
     secondary.updated_at = utcnow()
-    await _audit(session, principal, secondary, "secondary.update")
+    for grant_id in grants:
+        await _audit(session, principal, secondary, "secondary.update", break_glass_id=grant_id)
     await session.flush()
     return secondary, primary
 
