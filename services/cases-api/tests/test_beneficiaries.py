@@ -35,6 +35,7 @@ async def test_a_beneficiary_is_created_without_echoing_the_identity(
         "possible_duplicates": [],
         "known_elsewhere": False,
         "known_at": [],
+        "restricted_match": False,
     }
     for planted in (PLANTED_FAMILY, PLANTED_PHONE, PLANTED_DOCUMENT):
         assert planted not in response.text
@@ -133,6 +134,7 @@ async def test_duplicates_are_found_in_the_organisation_and_only_flagged_elsewhe
         "possible_duplicates": [first["id"]],
         "known_elsewhere": False,
         "known_at": [],
+        "restricted_match": False,
     }
 
     elsewhere = caller("ngo", ["caseworker"])
@@ -145,6 +147,7 @@ async def test_duplicates_are_found_in_the_organisation_and_only_flagged_elsewhe
         "possible_duplicates": [],
         "known_elsewhere": True,
         "known_at": [],
+        "restricted_match": False,
     }
 
     search = await cases.post(

@@ -299,6 +299,40 @@ async def test_a_restricted_persons_identities_are_closed_to_writers_too(
     ]
 
 
+async def test_a_search_names_no_restricted_person_to_those_it_is_closed_to(
+    cases: httpx.AsyncClient, office: Office
+) -> None:
+    case = await _case(cases, office.worker)
+    person = case["beneficiary_id"]
+    await _restrict(cases, office.manager, case, "high_profile")
+    planted = identity()
+    query = {name: planted[name] for name in ("given_names", "family_names", "date_of_birth")}
+
+    async def search(caller: Caller) -> tuple[list[str], bool]:
+        answer = await cases.post("/v1/beneficiaries/search", json=query, headers=caller.headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["possible_duplicates"], answer.json()["restricted_match"]
+
+    assert await search(office.worker) == ([person], False)
+    # The id would link the name typed to the person's case records.
+    assert await search(office.colleague) == ([], True)
+    assert await search(office.manager) == ([], True)
+    registered = await new_beneficiary(cases, office.colleague, identity())
+    assert registered["duplicates"]["possible_duplicates"] == []
+    assert registered["duplicates"]["restricted_match"] is True
+    grant = (await _open(cases, office.manager, case["id"])).json()
+    assert await search(office.manager) == (sorted([person, registered["id"]]), False)
+    # Who looked for the restricted person is on record, whether or not they were told.
+    looked = await _events(cases, office.auditor, action="identity.match", resource_id=person)
+    assert [actor for _, actor, _ in looked] == [
+        office.worker.subject,
+        office.colleague.subject,
+        office.manager.subject,
+        office.manager.subject,
+    ]
+    assert grant["state"] == "open"
+
+
 OUTSIDERS = (
     ("ngo", ["caseworker"]),
     ("ngo", ["auditor"]),

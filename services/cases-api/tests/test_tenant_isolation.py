@@ -149,7 +149,12 @@ async def test_a_caseworker_gets_nothing_of_another_organisation(
         },
         headers=other.headers,
     )
-    assert search.json() == {"possible_duplicates": [], "known_elsewhere": True, "known_at": []}
+    assert search.json() == {
+        "possible_duplicates": [],
+        "restricted_match": False,
+        "known_elsewhere": True,
+        "known_at": [],
+    }
     # The owner's record is untouched.
     still = await cases.get(f"{b_path}/identity", params=PURPOSE, headers=owner.headers)
     assert still.json()["identity"]["given_names"] == given

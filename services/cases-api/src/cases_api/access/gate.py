@@ -64,3 +64,14 @@ async def admit_beneficiary(
     grants = {await admit_case(session, principal, case) for case in restricted.all()}
     needed = sorted(grant for grant in grants if grant is not None)
     return [*needed] if needed else [None]
+
+
+async def admits_beneficiary(
+    session: AsyncSession, principal: Principal, beneficiary_id: uuid.UUID
+) -> bool:
+    """Whether the caller may see who this person is (see `admit_beneficiary`)."""
+    try:
+        await admit_beneficiary(session, principal, beneficiary_id)
+    except CaseRestricted:
+        return False
+    return True

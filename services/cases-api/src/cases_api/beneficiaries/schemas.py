@@ -120,6 +120,13 @@ class DuplicateReport(BaseModel):
     possible_duplicates: list[uuid.UUID] = Field(
         description="Beneficiaries of your organisation with the same name and birth date"
     )
+    restricted_match: bool = Field(
+        default=False,
+        description=(
+            "Someone of your organisation matches too, whose identity a restricted case "
+            "closes to you: not named here; ask a case manager"
+        ),
+    )
     known_elsewhere: bool = Field(
         description="Another organisation has a record of this name and birth date"
     )

@@ -70,6 +70,40 @@ async def has_identity(session: AsyncSession, beneficiary_id: uuid.UUID) -> bool
     return bool(found)
 
 
+async def _matches(
+    session: AsyncSession, principal: Principal, index: bytes, exclude: uuid.UUID | None
+) -> list[uuid.UUID]:
+    """The organisation's people with this blind index, restricted ones included."""
+    query = select(col(BeneficiaryIdentity.beneficiary_id)).where(
+        col(BeneficiaryIdentity.blind_index) == index,
+        in_callers_organisation(col(BeneficiaryIdentity.organisation_id), principal),
+    )
+    if exclude is not None:
+        query = query.where(col(BeneficiaryIdentity.beneficiary_id) != exclude)
+    return sorted((await session.scalars(query)).all())
+
+
+async def _report(
+    session: AsyncSession, principal: Principal, index: bytes, matches: list[uuid.UUID]
+) -> DuplicateReport:
+    # A restricted person's id would link the name the caller typed to the case
+    # records: the caller learns only that such a match exists.
+    named = [
+        person
+        for person in matches
+        if await access_gate.admits_beneficiary(session, principal, person)
+    ]
+    # SECURITY DEFINER: answers across organisations with yes or no, never which.
+    elsewhere = await session.scalar(select(func.identity_known_elsewhere(index, principal.org_id)))
+    sharing = await organisations_sharing(session, principal, index) if elsewhere else []
+    return DuplicateReport(
+        possible_duplicates=named,
+        restricted_match=len(named) < len(matches),
+        known_elsewhere=bool(elsewhere),
+        known_at=sorted(sharing),
+    )
+
+
 async def duplicates(
     session: AsyncSession,
     principal: Principal,
@@ -77,18 +111,8 @@ async def duplicates(
     *,
     exclude: uuid.UUID | None = None,
 ) -> DuplicateReport:
-    query = select(col(BeneficiaryIdentity.beneficiary_id)).where(
-        col(BeneficiaryIdentity.blind_index) == index,
-        in_callers_organisation(col(BeneficiaryIdentity.organisation_id), principal),
-    )
-    if exclude is not None:
-        query = query.where(col(BeneficiaryIdentity.beneficiary_id) != exclude)
-    own = sorted((await session.scalars(query)).all())
-    # SECURITY DEFINER: answers across organisations with yes or no, never which.
-    elsewhere = await session.scalar(select(func.identity_known_elsewhere(index, principal.org_id)))
-    named = await organisations_sharing(session, principal, index) if elsewhere else []
-    return DuplicateReport(
-        possible_duplicates=own, known_elsewhere=bool(elsewhere), known_at=sorted(named)
+    return await _report(
+        session, principal, index, await _matches(session, principal, index, exclude)
     )
 
 
@@ -276,9 +300,11 @@ async def search(
     index = vault.blind_index(
         *_index_parts(query.given_names, query.family_names, query.date_of_birth)
     )
-    report = await duplicates(session, principal, index)
-    for beneficiary_id in report.possible_duplicates:
-        # A match tells the caller this person is on record: that is an identity lookup.
+    matches = await _matches(session, principal, index, None)
+    report = await _report(session, principal, index, matches)
+    for beneficiary_id in matches:
+        # A match tells the caller this person is on record: that is an identity lookup,
+        # logged for restricted people too (who looked for them is what matters there).
         await audit.record(
             session,
             principal,
