@@ -80,10 +80,14 @@ def _case_list_deep(context: Context) -> Request:
 
 
 def referral_body(recipient: str, reference: str | None = None) -> dict[str, Any]:
-    """A police referral with consent and a sealed packet, as a partner system sends it."""
+    """A police referral with consent and a sealed packet, as a partner system sends it.
+
+    Each names a different person (the reference in the family name): with one name
+    for all, every intake would list all the earlier ones as possible duplicates."""
+    reference = reference or uuid.uuid4().hex[:12]
     return {
         "recipient_organisation_id": recipient,
-        "referrer_reference": f"BENCH-{reference or uuid.uuid4().hex[:12]}",
+        "referrer_reference": f"BENCH-{reference}",
         "priority": "urgent",
         "urgency_reason": "exploiter_nearby",
         "requested_services": ["accommodation", "psychological"],
@@ -104,7 +108,7 @@ def referral_body(recipient: str, reference: str | None = None) -> dict[str, Any
         "packet": {
             "identity": {
                 "given_names": "Bench",
-                "family_names": "Person",
+                "family_names": f"Person {reference}",
                 "date_of_birth": "2001-05-09",
                 "nationality": "AL",
             },

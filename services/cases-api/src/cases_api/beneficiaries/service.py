@@ -88,11 +88,8 @@ async def _report(
 ) -> DuplicateReport:
     # A restricted person's id would link the name the caller typed to the case
     # records: the caller learns only that such a match exists.
-    named = [
-        person
-        for person in matches
-        if await access_gate.admits_beneficiary(session, principal, person)
-    ]
+    closed = await access_gate.closed_to_caller(session, principal, matches)
+    named = [person for person in matches if person not in closed]
     # SECURITY DEFINER: answers across organisations with yes or no, never which.
     elsewhere = await session.scalar(select(func.identity_known_elsewhere(index, principal.org_id)))
     sharing = await organisations_sharing(session, principal, index) if elsewhere else []
