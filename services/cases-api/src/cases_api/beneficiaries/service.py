@@ -217,6 +217,28 @@ async def _store_identity(
     return index
 
 
+async def _audit_identity(
+    session: AsyncSession,
+    principal: Principal,
+    beneficiary: Beneficiary,
+    action: str,
+    grants: list[uuid.UUID | None],
+    purpose: AccessPurpose | None = None,
+) -> None:
+    """One event per break-glass grant the access needed (`[None]`: it needed none)."""
+    for grant_id in grants:
+        await audit.record(
+            session,
+            principal,
+            organisation_id=beneficiary.organisation_id,
+            action=action,
+            resource_type="beneficiary",
+            resource_id=beneficiary.id,
+            purpose=None if purpose is None else purpose.value,
+            break_glass_id=grant_id,
+        )
+
+
 async def read_identity(
     session: AsyncSession,
     principal: Principal,
@@ -237,17 +259,7 @@ async def read_identity(
     document = vault.open(
         data_key, IDENTITY, beneficiary.id, beneficiary.organisation_id, stored.ciphertext
     )
-    for grant_id in grants:
-        await audit.record(
-            session,
-            principal,
-            organisation_id=beneficiary.organisation_id,
-            action="identity.read",
-            resource_type="beneficiary",
-            resource_id=beneficiary.id,
-            purpose=purpose.value,
-            break_glass_id=grant_id,
-        )
+    await _audit_identity(session, principal, beneficiary, "identity.read", grants, purpose)
     return Identity.model_validate(document), stored.version
 
 
@@ -273,16 +285,7 @@ async def replace_identity(
             raise PreconditionRequired("An identity is on record: send its ETag in If-Match.")
         check_version(expected_version, stored.version)
     index = await _store_identity(session, vault, beneficiary, identity)
-    for grant_id in grants:
-        await audit.record(
-            session,
-            principal,
-            organisation_id=beneficiary.organisation_id,
-            action="identity.write",
-            resource_type="beneficiary",
-            resource_id=beneficiary.id,
-            break_glass_id=grant_id,
-        )
+    await _audit_identity(session, principal, beneficiary, "identity.write", grants)
     stored = await session.get(BeneficiaryIdentity, beneficiary.id)
     assert stored is not None
     report = DuplicateReport(possible_duplicates=[], known_elsewhere=False)
