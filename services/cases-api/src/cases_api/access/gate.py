@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,19 +23,22 @@ from cases_api.access.models import BreakGlassGrant
 from cases_api.cases.models import Case
 
 
+def _open_grant_of_caller(principal: Principal, case_id: Any) -> Select[uuid.UUID]:
+    """The caller's open grant on `case_id` (a value or a column); expiry is judged by
+    the database's clock."""
+    return select(col(BreakGlassGrant.id)).where(
+        in_callers_organisation(col(BreakGlassGrant.organisation_id), principal),
+        col(BreakGlassGrant.case_id) == case_id,
+        col(BreakGlassGrant.holder) == principal.subject,
+        col(BreakGlassGrant.closed_at).is_(None),
+        col(BreakGlassGrant.expires_at) > func.now(),
+    )
+
+
 async def open_grant_id(
     session: AsyncSession, principal: Principal, case_id: uuid.UUID
 ) -> uuid.UUID | None:
-    """The caller's open grant on the case; expiry is judged by the database's clock."""
-    grant_id: uuid.UUID | None = await session.scalar(
-        select(col(BreakGlassGrant.id)).where(
-            in_callers_organisation(col(BreakGlassGrant.organisation_id), principal),
-            col(BreakGlassGrant.case_id) == case_id,
-            col(BreakGlassGrant.holder) == principal.subject,
-            col(BreakGlassGrant.closed_at).is_(None),
-            col(BreakGlassGrant.expires_at) > func.now(),
-        )
-    )
+    grant_id: uuid.UUID | None = await session.scalar(_open_grant_of_caller(principal, case_id))
     return grant_id
 
 
@@ -74,17 +78,7 @@ async def closed_to_caller(
     `admit_beneficiary` judges one person, in one query (a common name matches many)."""
     if not beneficiary_ids:
         return set()
-    grant_held = (
-        select(col(BreakGlassGrant.id))
-        .where(
-            in_callers_organisation(col(BreakGlassGrant.organisation_id), principal),
-            col(BreakGlassGrant.case_id) == col(Case.id),
-            col(BreakGlassGrant.holder) == principal.subject,
-            col(BreakGlassGrant.closed_at).is_(None),
-            col(BreakGlassGrant.expires_at) > func.now(),
-        )
-        .exists()
-    )
+    grant_held = _open_grant_of_caller(principal, col(Case.id)).exists()
     closed = await session.scalars(
         select(col(Case.beneficiary_id))
         .distinct()

@@ -85,19 +85,21 @@ async def _audit(
     principal: Principal,
     secondary: SecondaryBeneficiary,
     action: str,
+    grants: list[uuid.UUID | None],
     purpose: AccessPurpose | None = None,
-    break_glass_id: uuid.UUID | None = None,
 ) -> None:
-    await audit.record(
-        session,
-        principal,
-        organisation_id=secondary.organisation_id,
-        action=action,
-        resource_type="secondary_beneficiary",
-        resource_id=secondary.id,
-        purpose=None if purpose is None else purpose.value,
-        break_glass_id=break_glass_id,
-    )
+    """One event per break-glass grant the access needed (`[None]`: it needed none)."""
+    for grant_id in grants:
+        await audit.record(
+            session,
+            principal,
+            organisation_id=secondary.organisation_id,
+            action=action,
+            resource_type="secondary_beneficiary",
+            resource_id=secondary.id,
+            purpose=None if purpose is None else purpose.value,
+            break_glass_id=grant_id,
+        )
 
 
 async def _admit_identity_write(
@@ -132,8 +134,7 @@ async def create(
         secondary.ciphertext = _seal(vault, data_key, secondary, data.identity)
     session.add(secondary)
     await session.flush()
-    for grant_id in grants:
-        await _audit(session, principal, secondary, "secondary.create", break_glass_id=grant_id)
+    await _audit(session, principal, secondary, "secondary.create", grants)
     return secondary, primary
 
 
@@ -165,8 +166,7 @@ async def update(
             secondary.ciphertext = _seal(vault, data_key, secondary, data.identity)
     secondary.version += 1
     secondary.updated_at = utcnow()
-    for grant_id in grants:
-        await _audit(session, principal, secondary, "secondary.update", break_glass_id=grant_id)
+    await _audit(session, principal, secondary, "secondary.update", grants)
     await session.flush()
     return secondary, primary
 
@@ -193,8 +193,7 @@ async def read_identity(
         secondary.organisation_id,
         secondary.ciphertext,
     )
-    for grant_id in grants:
-        await _audit(session, principal, secondary, "secondary_identity.read", purpose, grant_id)
+    await _audit(session, principal, secondary, "secondary_identity.read", grants, purpose)
     return SecondaryIdentity.model_validate(document)
 
 
